@@ -101,7 +101,8 @@ void bus_event_rearm(BusEvent *b)
         event_del(b->timer);
         if (sd_bus_get_timeout(b->bus, &until) >= 0 && until != UINT64_MAX) {
                 uint64_t now = now_monotonic_usec(), rel = until > now ? until - now : 0;
-                struct timeval tv = { .tv_sec = (time_t) (rel / 1000000), .tv_usec = (suseconds_t) (rel % 1000000) };
+                struct timeval tv = { .tv_sec = (time_t) (rel / 1000000),
+                        .tv_usec = (suseconds_t) (rel % 1000000) };
                 event_add(b->timer, &tv);
         }
 }

@@ -20,7 +20,8 @@ int log_get_max_level(void)
 
 void log_parse_environment(void)
 {
-        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info",
+                "debug" };
         const char *e = getenv("BERTH_LOG_LEVEL");
 
         if (isempty(e))

@@ -21,25 +21,25 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Hands ownership of a pointer (or fd) out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                                                                                               \
-        ({                                                                                                        \
-                __typeof__(p) _p_ = (p);                                                                          \
-                (p) = NULL;                                                                                       \
-                _p_;                                                                                              \
+#define TAKE_PTR(p) \
+        ({ \
+                __typeof__(p) _p_ = (p); \
+                (p) = NULL; \
+                _p_; \
         })
-#define TAKE_FD(fd)                                                                                               \
-        ({                                                                                                        \
-                int _fd_ = (fd);                                                                                  \
-                (fd) = -1;                                                                                        \
-                _fd_;                                                                                             \
+#define TAKE_FD(fd) \
+        ({ \
+                int _fd_ = (fd); \
+                (fd) = -1; \
+                _fd_; \
         })
 
 /* Defines a function suitable for _cleanup_() that frees *p with func(*p) unless it is NULL. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                                   \
-        static inline void func##p(type *p)                                                                       \
-        {                                                                                                         \
-                if (*p)                                                                                           \
-                        func(*p);                                                                                 \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) \
+        { \
+                if (*p) \
+                        func(*p); \
         }
 
 static inline void freep(void *p)
@@ -107,19 +107,22 @@ static inline int negative_errno(void)
 }
 
 /* Maps an enum to its name and back through a string table. */
-#define DEFINE_STRING_TABLE_LOOKUP(name, type)                                                                    \
-        const char *name##_to_string(type i)                                                                      \
-        {                                                                                                         \
-                if ((size_t) i >= ELEMENTSOF(name##_table))                                                       \
-                        return NULL;                                                                              \
-                return name##_table[i];                                                                           \
-        }                                                                                                         \
-        type name##_from_string(const char *s)                                                                    \
-        {                                                                                                         \
-                if (!s)                                                                                           \
-                        return (type) -EINVAL;                                                                    \
-                for (size_t i = 0; i < ELEMENTSOF(name##_table); i++)                                             \
-                        if (name##_table[i] && streq(name##_table[i], s))                                         \
-                                return (type) i;                                                                  \
-                return (type) -EINVAL;                                                                            \
+#define DEFINE_STRING_TABLE_LOOKUP(name, type) \
+        const char *name##_to_string(type i) \
+        { \
+                if ((size_t) i >= ELEMENTSOF(name##_table)) \
+                        return NULL; \
+                return name##_table[i]; \
+        } \
+        type name##_from_string(const char *s) \
+        { \
+                if (!s) \
+                        return (type) -EINVAL; \
+                for (size_t i = 0; i < ELEMENTSOF(name##_table); i++) \
+                        if (name##_table[i] && streq(name##_table[i], s)) \
+                                return (type) i; \
+                return (type) -EINVAL; \
         }
+
+#define _fallthrough_ __attribute__((fallthrough))
+#define assert_not_reached() abort()

@@ -12,8 +12,8 @@
  */
 
 typedef struct SpawnOptions {
-        char *const *env;     /* extra "KEY=value" entries, NULL-terminated */
-        const int *keep_fds;  /* passed to the child under the same numbers */
+        char *const *env; /* extra "KEY=value" entries, NULL-terminated */
+        const int *keep_fds; /* passed to the child under the same numbers */
         size_t n_keep_fds;
         const char *log_path; /* stdout and stderr are appended here; NULL means /dev/null */
         bool new_process_group;

@@ -8,12 +8,18 @@ static const struct {
         const char *name;
         int error;
 } cases[] = {
-        { BERTH_ERROR_NO_SUCH_GUEST, ENOENT },   { BERTH_ERROR_GUEST_EXISTS, EEXIST },
-        { BERTH_ERROR_INVALID_CONFIG, EBADMSG }, { BERTH_ERROR_INVALID_ARGUMENT, EINVAL },
-        { BERTH_ERROR_LOCKED, ENOLCK },          { BERTH_ERROR_BUSY, EBUSY },
-        { BERTH_ERROR_NOT_RUNNING, ESRCH },      { BERTH_ERROR_ALREADY_RUNNING, EALREADY },
-        { BERTH_ERROR_DIGEST_MISMATCH, ESTALE }, { BERTH_ERROR_PERMISSION_DENIED, EPERM },
-        { BERTH_ERROR_TIMEOUT, ETIMEDOUT },      { BERTH_ERROR_NO_SUCH_TASK, ENXIO },
+        { BERTH_ERROR_NO_SUCH_GUEST, ENOENT },
+        { BERTH_ERROR_GUEST_EXISTS, EEXIST },
+        { BERTH_ERROR_INVALID_CONFIG, EBADMSG },
+        { BERTH_ERROR_INVALID_ARGUMENT, EINVAL },
+        { BERTH_ERROR_LOCKED, ENOLCK },
+        { BERTH_ERROR_BUSY, EBUSY },
+        { BERTH_ERROR_NOT_RUNNING, ESRCH },
+        { BERTH_ERROR_ALREADY_RUNNING, EALREADY },
+        { BERTH_ERROR_DIGEST_MISMATCH, ESTALE },
+        { BERTH_ERROR_PERMISSION_DENIED, EPERM },
+        { BERTH_ERROR_TIMEOUT, ETIMEDOUT },
+        { BERTH_ERROR_NO_SUCH_TASK, ENXIO },
         { BERTH_ERROR_FAILED, EIO },
 };
 
@@ -32,7 +38,8 @@ START_TEST(test_errno_to_name)
 {
         sd_bus_error e = SD_BUS_ERROR_NULL;
 
-        ck_assert_int_eq(berth_bus_error_set_errnof(&e, -cases[_i].error, "failed: %s", "why"), -cases[_i].error);
+        ck_assert_int_eq(
+                berth_bus_error_set_errnof(&e, -cases[_i].error, "failed: %s", "why"), -cases[_i].error);
         ck_assert_str_eq(e.name, cases[_i].name);
         ck_assert_str_eq(e.message, "failed: why");
         sd_bus_error_free(&e);

@@ -103,7 +103,7 @@ START_TEST(test_spawn_keeps_fd_and_reports_status)
 
         ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
         ck_assert_int_eq(dup2(p[1], 5), 5);
-        SpawnOptions o = { .keep_fds = (int[]) { 5 }, .n_keep_fds = 1 };
+        SpawnOptions o = { .keep_fds = (int[]){ 5 }, .n_keep_fds = 1 };
         ck_assert_int_eq(spawn_and_wait(argv, &o), 3);
         close(5);
         close(p[1]);

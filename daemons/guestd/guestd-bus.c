@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "alloc.h"
+#include "bus.h"
+#include "errors.h"
+#include "guestd.h"
+#include "vmid.h"
+
+#define MANAGER_PATH "/org/berth/guest1"
+#define GUEST_PREFIX "/org/berth/guest1/guest"
+#define MANAGER_INTERFACE "org.berth.guest1.Manager"
+#define GUEST_INTERFACE "org.berth.guest1.Guest"
+
+/* The berth user behind a bus caller: root@pam for uid 0, <name>@pam otherwise. */
+static int caller_user(sd_bus_message *msg, uid_t *ret_uid, char **ret_user)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        struct passwd *pw = getpwuid(uid);
+        *ret_uid = uid;
+        *ret_user = pw ? xasprintf("%s@pam", pw->pw_name) : xasprintf("%u@pam", (unsigned) uid);
+        return 0;
+}
+
+static int read_options(sd_bus_message *msg, GuestOptions *o, sd_bus_error *error)
+{
+        _cleanup_free_ char *caller = NULL;
+        uid_t uid;
+        int r;
+
+        *o = (GuestOptions){ .force_stop = true };
+        r = caller_user(msg, &uid, &caller);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const char *name, *s;
+                int b;
+
+                r = sd_bus_message_read(msg, "s", &name);
+                if (r < 0)
+                        return r;
+                if (streq(name, "timeout"))
+                        r = sd_bus_message_read(msg, "v", "u", &o->timeout);
+                else if (streq(name, "force-stop") || streq(name, "keep-active") || streq(name, "to-disk")) {
+                        r = sd_bus_message_read(msg, "v", "b", &b);
+                        if (r >= 0)
+                                *(streq(name, "force-stop")              ? &o->force_stop
+                                                : streq(name, "to-disk") ? &o->to_disk
+                                                                         : &o->keep_active) = b;
+                } else if (streq(name, "statestorage") || streq(name, "user")) {
+                        r = sd_bus_message_read(msg, "v", "s", &s);
+                        if (r >= 0) {
+                                char **dest = streq(name, "user") ? &o->user : &o->statestorage;
+                                free(*dest);
+                                *dest = xstrdup(s);
+                        }
+                } else
+                        return sd_bus_error_setf(
+                                error, BERTH_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", name);
+                if (r < 0)
+                        return sd_bus_error_setf(
+                                error, BERTH_ERROR_INVALID_ARGUMENT, "Option '%s' has the wrong type", name);
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+
+        /* Only root (the gateway runs as root) may act on behalf of another user. */
+        if (o->user && uid != 0)
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_PERMISSION_DENIED, "Only root may set the 'user' option");
+        if (!o->user)
+                o->user = TAKE_PTR(caller);
+        return 0;
+}
+
+static int reply_guest_error(sd_bus_error *error, int r, uint32_t vmid, const char *what)
+{
+        switch (r) {
+        case -ENOENT:
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_GUEST, "Guest %u does not exist", vmid);
+        case -ERANGE:
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                        "VMID %u is out of range %u-%u", vmid, VMID_MIN, VMID_MAX);
+        case -EEXIST:
+                return sd_bus_error_setf(error, BERTH_ERROR_GUEST_EXISTS, "Guest %u already exists", vmid);
+        case -EALREADY:
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_ALREADY_RUNNING, "Guest %u is already running", vmid);
+        case -ESRCH:
+                return sd_bus_error_setf(error, BERTH_ERROR_NOT_RUNNING, "Guest %u is not running", vmid);
+        case -EBUSY:
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_BUSY, "Guest %u is busy with another operation", vmid);
+        case -ENOLCK:
+                return sd_bus_error_setf(error, BERTH_ERROR_LOCKED, "Guest %u is locked", vmid);
+        case -ESTALE:
+                return sd_bus_error_setf(error, BERTH_ERROR_DIGEST_MISMATCH,
+                        "The config of guest %u was changed by someone else (digest mismatch)", vmid);
+        case -EINVAL:
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_INVALID_ARGUMENT, "Invalid argument for guest %u", vmid);
+        default:
+                return berth_bus_error_set_errnof(
+                        error, r, "Failed to %s guest %u: %s", what, vmid, strerror(-r));
+        }
+}
+
+static int lookup_guest(Manager *m, uint32_t vmid, Guest **ret, sd_bus_error *error)
+{
+        Guest *g;
+
+        if (!vmid_is_valid(vmid))
+                return reply_guest_error(error, -ERANGE, vmid, "find");
+        g = manager_find_guest(m, vmid);
+        if (!g)
+                return reply_guest_error(error, -ENOENT, vmid, "find");
+        *ret = g;
+        return 0;
+}
+
+static int reply_config_error(sd_bus_error *error, int r, uint32_t vmid, const char *what, const char *message)
+{
+        if (r == -EBADMSG || r == -ENOKEY)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_CONFIG,
+                        "Invalid config for guest %u: %s", vmid, strempty(message));
+        return reply_guest_error(error, r, vmid, what);
+}
+
+static int method_list_guests(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ussso)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                r = sd_bus_message_append(reply, "(ussso)", g->vmid,
+                        strempty(guest_config_get(g->config, "name")), "qemu",
+                        guest_state_to_string(g->state), g->path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_guest(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        uint32_t vmid;
+        Guest *g;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &vmid);
+        if (r < 0)
+                return r;
+        r = lookup_guest(userdata, vmid, &g, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", g->path);
+}
+
+static int method_create_guest(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(guest_options_done) GuestOptions o = {};
+        _cleanup_free_ char *message = NULL;
+        const char *config;
+        uint32_t vmid;
+        Guest *g;
+        int r;
+
+        r = sd_bus_message_read(msg, "us", &vmid, &config);
+        if (r < 0)
+                return r;
+        r = read_options(msg, &o, error);
+        if (r < 0)
+                return r;
+        r = manager_create_guest(userdata, vmid, config, &message, &g);
+        if (r < 0)
+                return reply_config_error(error, r, vmid, "create", message);
+        return sd_bus_reply_method_return(msg, "o", g->path);
+}
+
+static int method_destroy_guest(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(guest_options_done) GuestOptions o = {};
+        uint32_t vmid;
+        Guest *g;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &vmid);
+        if (r < 0)
+                return r;
+        r = read_options(msg, &o, error);
+        if (r < 0)
+                return r;
+        r = lookup_guest(userdata, vmid, &g, error);
+        if (r < 0)
+                return r;
+        r = manager_destroy_guest(userdata, vmid);
+        if (r < 0)
+                return reply_guest_error(error, r, vmid, "destroy");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* Both the Manager's XxxGuest(vmid, opts) and the Guest's Xxx(opts) end up here. */
+static int act(sd_bus_message *msg, Guest *g, GuestAction action, sd_bus_error *error)
+{
+        _cleanup_(guest_options_done) GuestOptions o = {};
+        Task *task;
+        int r;
+
+        r = read_options(msg, &o, error);
+        if (r < 0)
+                return r;
+        if (o.to_disk && action != GUEST_ACTION_SUSPEND)
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_INVALID_ARGUMENT, "Option 'to-disk' only applies to suspend");
+        r = guest_act(g, action, &o, &task);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                        "No usable storage '%s' for the saved state", strempty(o.statestorage));
+        if (r < 0)
+                return reply_guest_error(error, r, g->vmid, guest_action_to_string(action));
+        return sd_bus_reply_method_return(msg, "o", task_get_path(task));
+}
+
+static GuestAction action_from_member(const char *member)
+{
+        _cleanup_free_ char *name = NULL;
+        size_t n = strlen(member);
+
+        /* "StartGuest" and "Start" both name GUEST_ACTION_START. */
+        if (endswith(member, "Guest"))
+                n -= strlen("Guest");
+        name = xstrndup(member, n);
+        name[0] = (char) (name[0] - 'A' + 'a');
+        return guest_action_from_string(name);
+}
+
+static int method_manager_act(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        uint32_t vmid;
+        Guest *g;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &vmid);
+        if (r < 0)
+                return r;
+        r = lookup_guest(userdata, vmid, &g, error);
+        if (r < 0)
+                return r;
+        return act(msg, g, action_from_member(sd_bus_message_get_member(msg)), error);
+}
+
+static int method_guest_act(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return act(msg, userdata, action_from_member(sd_bus_message_get_member(msg)), error);
+}
+
+static int method_set_config(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *message = NULL;
+        const char *config, *digest;
+        Guest *g = userdata;
+        int r;
+
+        r = sd_bus_message_read(msg, "ss", &config, &digest);
+        if (r < 0)
+                return r;
+        r = guest_set_config(g, config, digest, &message);
+        if (r < 0)
+                return reply_config_error(error, r, g->vmid, "configure", message);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+#define MANAGER_ACT_METHOD(name) \
+        SD_BUS_METHOD_WITH_ARGS(name, SD_BUS_ARGS("u", vmid, "a{sv}", options), SD_BUS_RESULT("o", task), \
+                method_manager_act, SD_BUS_VTABLE_UNPRIVILEGED)
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Node", "s", NULL, offsetof(Manager, node), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("ListGuests", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ussso)", guests),
+                method_list_guests, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetGuest", SD_BUS_ARGS("u", vmid), SD_BUS_RESULT("o", guest),
+                method_get_guest, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateGuest", SD_BUS_ARGS("u", vmid, "s", config, "a{sv}", options),
+                SD_BUS_RESULT("o", guest), method_create_guest, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DestroyGuest", SD_BUS_ARGS("u", vmid, "a{sv}", options), SD_BUS_NO_RESULT,
+                method_destroy_guest, SD_BUS_VTABLE_UNPRIVILEGED),
+        MANAGER_ACT_METHOD("StartGuest"),
+        MANAGER_ACT_METHOD("ShutdownGuest"),
+        MANAGER_ACT_METHOD("StopGuest"),
+        MANAGER_ACT_METHOD("SuspendGuest"),
+        MANAGER_ACT_METHOD("ResumeGuest"),
+        MANAGER_ACT_METHOD("RebootGuest"),
+        SD_BUS_SIGNAL_WITH_ARGS("GuestStarted", SD_BUS_ARGS("u", vmid, "s", run_id), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("GuestStopped", SD_BUS_ARGS("u", vmid, "s", run_id, "s", reason), 0),
+        SD_BUS_VTABLE_END,
+};
+
+static int property_get_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Guest *g = userdata;
+        const char *key = streq(property, "Name") ? "name" : "lock";
+        return sd_bus_message_append(reply, "s", strempty(guest_config_get(g->config, key)));
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Guest *g = userdata;
+        return sd_bus_message_append(reply, "s", guest_state_to_string(g->state));
+}
+
+static int property_get_type(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        return sd_bus_message_append(reply, "s", "qemu");
+}
+
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Guest *g = userdata;
+        const char *v = streq(property, "RunId") ? g->run_id
+                : streq(property, "Config")      ? g->config_text
+                                                 : g->digest;
+        return sd_bus_message_append(reply, "s", strempty(v));
+}
+
+static int property_get_pid(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Guest *g = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) g->pid);
+}
+
+static int property_get_tags(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        _cleanup_strv_free_ char **tags = guest_config_get_tags(((Guest *) userdata)->config);
+        return sd_bus_message_append_strv(reply, tags);
+}
+
+static int property_get_onboot(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Guest *g = userdata;
+        return sd_bus_message_append(reply, "b", guest_config_get_bool(g->config, "onboot", false));
+}
+
+static int property_get_startup_order(sd_bus *bus, const char *path, const char *interface,
+        const char *property, sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        GuestStartup s;
+        guest_config_get_startup(((Guest *) userdata)->config, &s);
+        return sd_bus_message_append(reply, "i", (int32_t) s.order);
+}
+
+#define GUEST_ACT_METHOD(name) \
+        SD_BUS_METHOD_WITH_ARGS(name, SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("o", task), \
+                method_guest_act, SD_BUS_VTABLE_UNPRIVILEGED)
+
+static const sd_bus_vtable guest_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Vmid", "u", NULL, offsetof(Guest, vmid), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Type", "s", property_get_type, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Lock", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Pid", "u", property_get_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RunId", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Config", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Digest", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Tags", "as", property_get_tags, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OnBoot", "b", property_get_onboot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(
+                "StartupOrder", "i", property_get_startup_order, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        GUEST_ACT_METHOD("Start"),
+        GUEST_ACT_METHOD("Shutdown"),
+        GUEST_ACT_METHOD("Stop"),
+        GUEST_ACT_METHOD("Suspend"),
+        GUEST_ACT_METHOD("Resume"),
+        GUEST_ACT_METHOD("Reboot"),
+        SD_BUS_METHOD_WITH_ARGS("SetConfig", SD_BUS_ARGS("s", config, "s", digest), SD_BUS_NO_RESULT,
+                method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static int guest_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+        void **ret_found, sd_bus_error *error)
+{
+        const char *name = startswith(path, GUEST_PREFIX "/");
+        uint32_t vmid;
+
+        if (!name || vmid_parse(name, &vmid) < 0)
+                return 0;
+        Guest *g = manager_find_guest(userdata, vmid);
+        if (!g)
+                return 0;
+        *ret_found = g;
+        return 1;
+}
+
+static int guest_node_enumerator(
+        sd_bus *bus, const char *path, void *userdata, char ***ret_nodes, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        char **nodes = new0(char *, m->n_guests + 1);
+
+        for (size_t i = 0; i < m->n_guests; i++)
+                nodes[i] = xstrdup(m->guests[i]->path);
+        *ret_nodes = nodes;
+        return 0;
+}
+
+int manager_bus_register(Manager *m)
+{
+        int r;
+
+        r = sd_bus_add_object_vtable(
+                m->bus, &m->manager_slot, MANAGER_PATH, MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(
+                m->bus, &m->guest_slot, GUEST_PREFIX, GUEST_INTERFACE, guest_vtable, guest_object_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(m->bus, &m->enumerator_slot, GUEST_PREFIX, guest_node_enumerator, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object_manager(m->bus, &m->object_manager_slot, MANAGER_PATH);
+}
+
+void guest_bus_emit_changed(Guest *g, const char *property, ...)
+{
+        char *names[16];
+        size_t n = 0;
+        va_list ap;
+
+        va_start(ap, property);
+        for (const char *p = property; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
+                names[n++] = (char *) p;
+        va_end(ap);
+        names[n] = NULL;
+        (void) sd_bus_emit_properties_changed_strv(g->manager->bus, g->path, GUEST_INTERFACE, names);
+}
+
+void guest_bus_emit_added(Guest *g)
+{
+        (void) sd_bus_emit_object_added(g->manager->bus, g->path);
+}
+
+void guest_bus_emit_removed(Guest *g)
+{
+        (void) sd_bus_emit_object_removed(g->manager->bus, g->path);
+}
+
+void manager_bus_emit_guest_started(Manager *m, Guest *g)
+{
+        (void) sd_bus_emit_signal(
+                m->bus, MANAGER_PATH, MANAGER_INTERFACE, "GuestStarted", "us", g->vmid, strempty(g->run_id));
+}
+
+void manager_bus_emit_guest_stopped(Manager *m, Guest *g, const char *run_id, const char *reason)
+{
+        (void) sd_bus_emit_signal(
+                m->bus, MANAGER_PATH, MANAGER_INTERFACE, "GuestStopped", "uss", g->vmid, run_id, reason);
+}

@@ -1,0 +1,912 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <systemd/sd-id128.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "fileio.h"
+#include "log.h"
+#include "paths.h"
+#include "qemu-render.h"
+#include "qemu.h"
+#include "spawn.h"
+
+#define DEFAULT_SHUTDOWN_TIMEOUT_SEC 180U
+/* How long QEMU gets to come up and answer QMP, and each step of a forced stop. */
+#define START_TIMEOUT_SEC 120U
+#define KILL_STEP_TIMEOUT_SEC 5U
+
+static const char *const guest_action_table[_GUEST_ACTION_MAX] = {
+        [GUEST_ACTION_START] = "start",
+        [GUEST_ACTION_SHUTDOWN] = "shutdown",
+        [GUEST_ACTION_STOP] = "stop",
+        [GUEST_ACTION_SUSPEND] = "suspend",
+        [GUEST_ACTION_RESUME] = "resume",
+        [GUEST_ACTION_REBOOT] = "reboot",
+};
+DEFINE_STRING_TABLE_LOOKUP(guest_action, GuestAction);
+
+const char *guest_action_task_type(GuestAction a)
+{
+        static const char *const types[_GUEST_ACTION_MAX] = {
+                [GUEST_ACTION_START] = "qmstart",
+                [GUEST_ACTION_SHUTDOWN] = "qmshutdown",
+                [GUEST_ACTION_STOP] = "qmstop",
+                [GUEST_ACTION_SUSPEND] = "qmsuspend",
+                [GUEST_ACTION_RESUME] = "qmresume",
+                [GUEST_ACTION_REBOOT] = "qmreboot",
+        };
+        return types[a];
+}
+
+/* Where a forced stop stands: each step gets KILL_STEP_TIMEOUT_SEC before the next. */
+typedef enum KillStep {
+        KILL_NONE,
+        KILL_QUIT,
+        KILL_TERM,
+        KILL_KILL,
+} KillStep;
+
+struct Operation {
+        Guest *guest;
+        GuestAction action;
+        GuestOptions opts;
+        Task *task;
+        struct event *timer;
+        KillStep kill_step;
+        bool starting; /* the start half (of start, resume from disk or reboot) is under way */
+        int state_fd; /* the vmstate file being written or read */
+        int incoming_fd; /* restore: the number the vmstate file has in QEMU, -1 otherwise */
+        bool restored; /* restore: QEMU has read all of the saved state */
+        char *state_volid;
+        bool was_running; /* suspend to disk: whether to continue the guest if saving fails */
+        bool saved; /* suspend to disk: the state is complete on storage */
+        bool forced; /* shutdown: force-stopped after the timeout */
+        char *exit_log; /* the end of QEMU's log when it died while starting */
+};
+
+const char *qemu_host_default_accel(void)
+{
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return "tcg";
+        close(fd);
+        return "kvm";
+}
+
+char *qemu_run_dir(uint32_t vmid)
+{
+        return root_path("run/berth/qemu/%u", vmid);
+}
+
+static void guest_set_state(Guest *g, GuestState state)
+{
+        if (g->state == state)
+                return;
+        g->state = state;
+        guest_bus_emit_changed(g, "State", NULL);
+}
+
+/* ---- operations ---- */
+
+static void operation_free(Operation *op)
+{
+        if (!op)
+                return;
+        if (op->timer)
+                event_free(op->timer);
+        safe_close(op->state_fd);
+        free(op->state_volid);
+        free(op->exit_log);
+        guest_options_done(&op->opts);
+        free(op);
+}
+
+static void operation_end(Operation *op, TaskState state, const char *fmt, ...) _printf_(3, 4);
+static void operation_end(Operation *op, TaskState state, const char *fmt, ...)
+{
+        _cleanup_free_ char *result = NULL;
+        Guest *g = op->guest;
+        va_list ap;
+
+        va_start(ap, fmt);
+        result = xvasprintf(fmt, ap);
+        va_end(ap);
+        if (state == TASK_ERROR)
+                log_warning("Guest %u: %s failed: %s", g->vmid, guest_action_to_string(op->action), result);
+        task_finish(op->task, state, "%s", result);
+        g->op = NULL;
+        operation_free(op);
+}
+
+static void on_operation_timer(evutil_socket_t fd, short what, void *userdata);
+
+static void operation_arm_timer(Operation *op, unsigned seconds)
+{
+        struct timeval tv = { .tv_sec = seconds };
+        if (!op->timer)
+                op->timer = evtimer_new(op->guest->manager->base, on_operation_timer, op);
+        evtimer_add(op->timer, &tv);
+}
+
+static void operation_disarm_timer(Operation *op)
+{
+        if (op->timer)
+                evtimer_del(op->timer);
+}
+
+static void qmp_log_reply(
+        Qmp *q, json_object *reply, const char *error_class, const char *error_desc, void *userdata)
+{
+        Guest *g = userdata;
+        if (error_class)
+                log_debug("Guest %u: QMP command failed: %s: %s", g->vmid, error_class, strempty(error_desc));
+}
+
+/* The next step of a forced stop: QMP quit, then SIGTERM, then SIGKILL. */
+static void operation_kill_next(Operation *op)
+{
+        Guest *g = op->guest;
+
+        switch (op->kill_step) {
+        case KILL_NONE:
+                op->kill_step = KILL_QUIT;
+                task_log(op->task, "Stopping guest %u: quit", g->vmid);
+                if (g->qmp && qmp_command(g->qmp, "quit", NULL, qmp_log_reply, g) >= 0)
+                        break;
+                _fallthrough_;
+        case KILL_QUIT:
+                op->kill_step = KILL_TERM;
+                task_log(op->task, "Sending SIGTERM to QEMU %d", (int) g->pid);
+                (void) kill(g->pid, SIGTERM);
+                break;
+        case KILL_TERM:
+        case KILL_KILL:
+                op->kill_step = KILL_KILL;
+                task_log(op->task, "Sending SIGKILL to QEMU %d", (int) g->pid);
+                (void) kill(g->pid, SIGKILL);
+                break;
+        }
+        operation_arm_timer(op, KILL_STEP_TIMEOUT_SEC);
+}
+
+/* ---- the QEMU run ---- */
+
+static void guest_on_exit(Guest *g);
+static void operation_on_exit(Operation *op);
+
+/* The last lines QEMU wrote to its log: the reason it refused to start, usually. */
+static char *qemu_log_tail(uint32_t vmid)
+{
+        _cleanup_free_ char *dir = qemu_run_dir(vmid), *path = xasprintf("%s/qemu.log", dir), *text = NULL;
+        size_t n;
+
+        if (read_full_file(path, &text, &n) < 0 || n == 0)
+                return xstrdup("no output");
+        while (n > 0 && text[n - 1] == '\n')
+                text[--n] = 0;
+        const char *tail = n > 512 ? text + n - 512 : text;
+        return xstrdup(tail);
+}
+
+static void on_pidfd(evutil_socket_t fd, short what, void *userdata)
+{
+        guest_on_exit(userdata);
+}
+
+static void on_qmp_event(Qmp *q, const char *name, json_object *data, void *userdata);
+static void on_qmp_disconnected(Qmp *q, void *userdata);
+static void on_qmp_ready(Qmp *q, void *userdata);
+
+static const QmpCallbacks qmp_callbacks = {
+        .ready = on_qmp_ready,
+        .event = on_qmp_event,
+        .disconnected = on_qmp_disconnected,
+};
+
+static int guest_watch_pid(Guest *g, pid_t pid)
+{
+        int fd = pidfd_open(pid, 0);
+        if (fd < 0)
+                return negative_errno();
+        g->pid = pid;
+        g->pidfd = fd;
+        g->pidfd_event = event_new(g->manager->base, fd, EV_READ, on_pidfd, g);
+        event_add(g->pidfd_event, NULL);
+        guest_bus_emit_changed(g, "Pid", NULL);
+        return 0;
+}
+
+static int guest_connect_qmp(Guest *g)
+{
+        _cleanup_free_ char *dir = qemu_run_dir(g->vmid), *sock = xasprintf("%s/qmp.sock", dir);
+        return qmp_connect(g->manager->base, sock, &qmp_callbacks, g, &g->qmp);
+}
+
+void qemu_detach(Guest *g)
+{
+        if (g->op) {
+                task_finish(g->op->task, TASK_ERROR, "guestd is shutting down");
+                operation_free(g->op);
+                g->op = NULL;
+        }
+        if (g->qmp) {
+                qmp_free(g->qmp);
+                g->qmp = NULL;
+        }
+        if (g->pidfd_event) {
+                event_free(g->pidfd_event);
+                g->pidfd_event = NULL;
+        }
+        g->pidfd = safe_close(g->pidfd);
+}
+
+static void guest_remove_runtime_files(Guest *g)
+{
+        _cleanup_free_ char *dir = qemu_run_dir(g->vmid);
+        int r = rm_rf(dir);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove %s, ignoring: %m", dir);
+}
+
+/* QEMU is gone: collect it, tidy up, tell everyone, and let the operation in progress react. */
+static void guest_on_exit(Guest *g)
+{
+        _cleanup_free_ char *run_id = TAKE_PTR(g->run_id);
+        const char *reason = g->op ? guest_action_to_string(g->op->action)
+                : g->powered_off   ? "poweroff"
+                                   : "crash";
+        siginfo_t si = {};
+
+        /* Only our own children can be reaped; a QEMU adopted after a restart is someone else's. */
+        (void) waitid(P_PIDFD, (id_t) g->pidfd, &si, WEXITED | WNOHANG);
+        log_info("Guest %u: QEMU %d exited (%s).", g->vmid, (int) g->pid, reason);
+
+        if (g->qmp) {
+                qmp_free(g->qmp);
+                g->qmp = NULL;
+        }
+        event_free(g->pidfd_event);
+        g->pidfd_event = NULL;
+        g->pidfd = safe_close(g->pidfd);
+        g->pid = 0;
+        g->powered_off = false;
+        if (g->op && g->op->starting)
+                g->op->exit_log = qemu_log_tail(g->vmid);
+        guest_remove_runtime_files(g);
+        guest_set_state(g,
+                streq_ptr(guest_config_get(g->config, "lock"), "suspended") ? GUEST_SUSPENDED : GUEST_STOPPED);
+        guest_bus_emit_changed(g, "Pid", "RunId", NULL);
+        manager_bus_emit_guest_stopped(g->manager, g, strempty(run_id), reason);
+
+        if (g->op)
+                operation_on_exit(g->op);
+}
+
+static void operation_start_done(Operation *op, GuestState state);
+
+static void on_query_status(
+        Qmp *q, json_object *reply, const char *error_class, const char *error_desc, void *userdata)
+{
+        Guest *g = userdata;
+        json_object *status;
+        const char *s;
+
+        if (error_class || !json_object_object_get_ex(reply, "status", &status))
+                return;
+        s = json_object_get_string(status);
+        if (g->op && g->op->starting) {
+                /* A restored guest comes back running or paused, as it was when it was saved. */
+                if (streq(s, "running"))
+                        operation_start_done(g->op, GUEST_RUNNING);
+                else if (g->op->restored)
+                        operation_start_done(g->op, GUEST_PAUSED);
+                return;
+        }
+        if (streq(s, "running"))
+                guest_set_state(g, GUEST_RUNNING);
+        else if (streq(s, "paused") || streq(s, "suspended") || streq(s, "postmigrate"))
+                guest_set_state(g, GUEST_PAUSED);
+}
+
+static json_object *migration_events_capability(void)
+{
+        json_object *args = json_object_new_object(), *caps = json_object_new_array(),
+                    *cap = json_object_new_object();
+
+        json_object_object_add(cap, "capability", json_object_new_string("events"));
+        json_object_object_add(cap, "state", json_object_new_boolean(true));
+        json_object_array_add(caps, cap);
+        json_object_object_add(args, "capabilities", caps);
+        return args;
+}
+
+static void on_restore_command_reply(
+        Qmp *q, json_object *reply, const char *error_class, const char *error_desc, void *userdata);
+
+static void on_qmp_ready(Qmp *q, void *userdata)
+{
+        Guest *g = userdata;
+        Operation *op = g->op;
+
+        if (op && op->starting && op->incoming_fd >= 0) {
+                /* QEMU waits ("-incoming defer") until told where the state comes from; events say when it is in. */
+                _cleanup_free_ char *uri = xasprintf("fd:%d", op->incoming_fd);
+                json_object *args = json_object_new_object();
+
+                json_object_object_add(args, "uri", json_object_new_string(uri));
+                (void) qmp_command(q, "migrate-set-capabilities", migration_events_capability(),
+                        on_restore_command_reply, g);
+                (void) qmp_command(q, "migrate-incoming", args, on_restore_command_reply, g);
+                return;
+        }
+        (void) qmp_command(q, "query-status", NULL, on_query_status, g);
+}
+
+static void operation_on_migration(Operation *op, const char *status);
+
+static void on_qmp_event(Qmp *q, const char *name, json_object *data, void *userdata)
+{
+        Guest *g = userdata;
+        json_object *v;
+
+        if (streq(name, "SHUTDOWN")) {
+                g->powered_off = json_object_object_get_ex(data, "guest", &v) && json_object_get_boolean(v);
+                log_debug("Guest %u: SHUTDOWN (guest initiated: %s)", g->vmid, g->powered_off ? "yes" : "no");
+        } else if (streq(name, "STOP")) {
+                if (!(g->op && g->op->starting))
+                        guest_set_state(g, GUEST_PAUSED);
+        } else if (streq(name, "RESUME")) {
+                if (g->op && g->op->starting)
+                        operation_start_done(g->op, GUEST_RUNNING);
+                else
+                        guest_set_state(g, GUEST_RUNNING);
+        } else if (streq(name, "MIGRATION") && g->op && json_object_object_get_ex(data, "status", &v))
+                operation_on_migration(g->op, json_object_get_string(v));
+}
+
+static void on_qmp_disconnected(Qmp *q, void *userdata)
+{
+        Guest *g = userdata;
+
+        /* QEMU closing QMP means it is exiting; the pidfd tells us when it is gone. */
+        log_debug("Guest %u: QMP connection closed.", g->vmid);
+        qmp_free(g->qmp);
+        g->qmp = NULL;
+}
+
+static int listen_unix(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 4) < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
+}
+
+static void activate_volumes(Guest *g)
+{
+        GuestDisk *disks = NULL;
+        size_t n = 0;
+
+        if (guest_config_get_disks(g->config, &disks, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *volid = xasprintf("%s:%s", disks[i].storage, disks[i].volume);
+                int r = storage_volume_activate(g->manager->storage, volid);
+                if (r < 0)
+                        log_warning_errno(r, "Guest %u: failed to activate %s, ignoring: %m", g->vmid, volid);
+        }
+        guest_disks_free(disks, n);
+}
+
+/*
+ * Starts QEMU for a new run. guestd creates the QMP listening socket and hands
+ * it to QEMU, so it can connect at once: no waiting for a socket file to appear.
+ */
+static int guest_spawn(Guest *g, int incoming_fd, char **ret_error)
+{
+        _cleanup_free_ char *dir = qemu_run_dir(g->vmid), *sock = xasprintf("%s/qmp.sock", dir),
+                            *log = xasprintf("%s/qemu.log", dir), *runid_path = xasprintf("%s/run-id", dir);
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_close_ int listen_fd = -1;
+        sd_id128_t id;
+        pid_t pid;
+        int r;
+
+        guest_remove_runtime_files(g);
+        r = mkdir_p(dir, 0750);
+        if (r < 0)
+                return r;
+        listen_fd = listen_unix(sock);
+        if (listen_fd < 0)
+                return listen_fd;
+
+        QemuRenderContext ctx = {
+                .qemu_binary = QEMU_SYSTEM_X86_64,
+                .vmid = g->vmid,
+                .run_dir = dir,
+                .default_accel = g->manager->default_accel,
+                .storage = g->manager->storage,
+                .qmp_fd = listen_fd,
+                .incoming_fd = incoming_fd,
+        };
+        r = qemu_render_argv(g->config, &ctx, &argv, ret_error);
+        if (r < 0)
+                return r;
+        activate_volumes(g);
+
+        int keep[] = { listen_fd, incoming_fd };
+        SpawnOptions o = {
+                .keep_fds = keep,
+                .n_keep_fds = incoming_fd >= 0 ? 2 : 1,
+                .log_path = log,
+                .new_process_group = true,
+        };
+        r = spawn(argv, &o, &pid);
+        if (r < 0)
+                return r;
+
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return r;
+        free(g->run_id);
+        g->run_id = xmalloc(SD_ID128_STRING_MAX);
+        sd_id128_to_string(id, g->run_id);
+        r = write_string_file_atomic(runid_path, g->run_id, 0640);
+        if (r < 0)
+                log_warning_errno(r, "Guest %u: failed to record run id, ignoring: %m", g->vmid);
+        guest_bus_emit_changed(g, "RunId", NULL);
+
+        r = guest_watch_pid(g, pid);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                return r;
+        }
+        r = guest_connect_qmp(g);
+        if (r < 0)
+                log_warning_errno(r, "Guest %u: failed to connect to QMP: %m", g->vmid);
+        log_info("Guest %u: started QEMU %d (run %s).", g->vmid, (int) pid, g->run_id);
+        return 0;
+}
+
+/* Opens the saved state of a suspended guest for QEMU to read. */
+static int open_vmstate(Guest *g, char **ret_volid, int *ret_fd)
+{
+        const char *volid = guest_config_get(g->config, "vmstate");
+        _cleanup_free_ char *path = NULL;
+        int r, fd;
+
+        if (!volid)
+                return -ENOENT;
+        r = storage_volume_path(g->manager->storage, volid, &path);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        *ret_volid = xstrdup(volid);
+        *ret_fd = fd;
+        return 0;
+}
+
+static void operation_begin_start(Operation *op)
+{
+        _cleanup_free_ char *error = NULL;
+        Guest *g = op->guest;
+        int r;
+
+        op->starting = true;
+        op->kill_step = KILL_NONE;
+        if (g->state == GUEST_SUSPENDED) {
+                r = open_vmstate(g, &op->state_volid, &op->state_fd);
+                if (r < 0)
+                        return operation_end(op, TASK_ERROR, "cannot open the saved state of guest %u: %s",
+                                g->vmid, strerror(-r));
+                task_log(op->task, "Restoring guest %u from %s", g->vmid, op->state_volid);
+        } else
+                task_log(op->task, "Starting guest %u", g->vmid);
+
+        op->incoming_fd = op->state_fd;
+        r = guest_spawn(g, op->state_fd, &error);
+        op->state_fd = safe_close(op->state_fd);
+        if (r < 0)
+                return operation_end(op, TASK_ERROR, "failed to start QEMU: %s", error ? error : strerror(-r));
+        task_log(op->task, "QEMU %d started, run %s", (int) g->pid, g->run_id);
+        operation_arm_timer(op, START_TIMEOUT_SEC);
+}
+
+static void operation_start_done(Operation *op, GuestState state)
+{
+        Guest *g = op->guest;
+        bool restored = op->state_volid != NULL;
+
+        op->starting = false;
+        operation_disarm_timer(op);
+        guest_set_state(g, state);
+        if (restored) {
+                (void) guest_config_set(g->config, "lock", NULL, NULL);
+                (void) guest_config_set(g->config, "vmstate", NULL, NULL);
+                int r = guest_save_config(g);
+                if (r < 0)
+                        log_warning_errno(r, "Guest %u: failed to clear the suspended lock: %m", g->vmid);
+                r = storage_volume_free(g->manager->storage, op->state_volid);
+                if (r < 0)
+                        log_warning_errno(
+                                r, "Guest %u: failed to remove %s, ignoring: %m", g->vmid, op->state_volid);
+        }
+        manager_bus_emit_guest_started(g->manager, g);
+        operation_end(op, TASK_OK, restored ? "guest %u restored" : "guest %u started", g->vmid);
+}
+
+/* A start that cannot complete: QEMU goes, and the task says why. */
+static void operation_fail_start(Operation *op, const char *why)
+{
+        Guest *g = op->guest;
+
+        (void) kill(g->pid, SIGKILL);
+        op->starting = false;
+        operation_end(op, TASK_ERROR, "%s", why);
+}
+
+static void on_restore_command_reply(
+        Qmp *q, json_object *reply, const char *error_class, const char *error_desc, void *userdata)
+{
+        Guest *g = userdata;
+
+        if (error_class && g->op && g->op->starting)
+                operation_fail_start(g->op, strempty(error_desc));
+}
+
+static void operation_begin_shutdown(Operation *op)
+{
+        Guest *g = op->guest;
+        unsigned timeout = op->opts.timeout ? op->opts.timeout : DEFAULT_SHUTDOWN_TIMEOUT_SEC;
+
+        task_log(op->task, "Shutting down guest %u (timeout %u s)", g->vmid, timeout);
+        if (!g->qmp || qmp_command(g->qmp, "system_powerdown", NULL, qmp_log_reply, g) < 0)
+                task_log(op->task, "QMP is not connected: cannot ask the guest to power down");
+        operation_arm_timer(op, timeout);
+}
+
+static void on_stop_reply(
+        Qmp *q, json_object *reply, const char *error_class, const char *error_desc, void *userdata)
+{
+        Operation *op = userdata;
+
+        if (error_class)
+                return operation_end(op, TASK_ERROR, "pausing failed: %s", strempty(error_desc));
+        guest_set_state(op->guest, GUEST_PAUSED);
+        operation_end(op, TASK_OK, "guest %u paused", op->guest->vmid);
+}
+
+static void on_cont_reply(
+        Qmp *q, json_object *reply, const char *error_class, const char *error_desc, void *userdata)
+{
+        Operation *op = userdata;
+
+        if (error_class)
+                return operation_end(op, TASK_ERROR, "resuming failed: %s", strempty(error_desc));
+        guest_set_state(op->guest, GUEST_RUNNING);
+        operation_end(op, TASK_OK, "guest %u resumed", op->guest->vmid);
+}
+
+/* Suspend to disk, when saving failed: no lock, no state file, the guest as it was. */
+static void operation_abort_save(Operation *op, const char *why)
+{
+        Guest *g = op->guest;
+
+        op->state_fd = safe_close(op->state_fd);
+        if (op->state_volid)
+                (void) storage_volume_free(g->manager->storage, op->state_volid);
+        (void) guest_config_set(g->config, "lock", NULL, NULL);
+        (void) guest_save_config(g);
+        if (op->was_running && g->qmp)
+                (void) qmp_command(g->qmp, "cont", NULL, qmp_log_reply, g);
+        operation_end(op, TASK_ERROR, "saving the state of guest %u failed: %s", g->vmid, why);
+}
+
+/* The save's commands go out together; the first failure ends the operation, so later replies look it up. */
+static void on_save_command_reply(
+        Qmp *q, json_object *reply, const char *error_class, const char *error_desc, void *userdata)
+{
+        Guest *g = userdata;
+        Operation *op = g->op;
+
+        if (error_class && op && op->action == GUEST_ACTION_SUSPEND && op->opts.to_disk && !op->saved)
+                operation_abort_save(op, strempty(error_desc));
+}
+
+static void operation_on_migration(Operation *op, const char *status)
+{
+        Guest *g = op->guest;
+
+        if (op->starting && op->incoming_fd >= 0) {
+                if (streq(status, "failed"))
+                        return operation_fail_start(op, "restoring the saved state failed");
+                if (streq(status, "completed")) {
+                        op->restored = true;
+                        (void) qmp_command(g->qmp, "query-status", NULL, on_query_status, g);
+                }
+                return;
+        }
+        if (op->action != GUEST_ACTION_SUSPEND || !op->opts.to_disk || op->saved)
+                return;
+        if (streq(status, "failed") || streq(status, "cancelled"))
+                return operation_abort_save(op, status);
+        if (!streq(status, "completed"))
+                return;
+        if (fsync(op->state_fd) < 0)
+                return operation_abort_save(op, strerror(errno));
+        op->state_fd = safe_close(op->state_fd);
+        op->saved = true;
+        (void) guest_config_set(g->config, "lock", "suspended", NULL);
+        (void) guest_config_set(g->config, "vmstate", op->state_volid, NULL);
+        int r = guest_save_config(g);
+        if (r < 0)
+                return operation_abort_save(op, "cannot record the saved state in the config");
+        task_log(op->task, "State saved to %s; stopping QEMU", op->state_volid);
+        (void) qmp_command(g->qmp, "quit", NULL, qmp_log_reply, g);
+        operation_arm_timer(op, KILL_STEP_TIMEOUT_SEC);
+        op->kill_step = KILL_QUIT;
+}
+
+static const Storage *state_storage(Manager *m, const char *id)
+{
+        if (id)
+                return storage_find(m->storage, id);
+        for (size_t i = 0; i < m->storage->n_storages; i++) {
+                const Storage *s = &m->storage->storages[i];
+                if (!s->disabled && storage_has_content(s, STORAGE_CONTENT_IMAGES))
+                        return s;
+        }
+        return NULL;
+}
+
+static void operation_begin_save(Operation *op)
+{
+        Guest *g = op->guest;
+        const Storage *s = state_storage(g->manager, op->opts.statestorage);
+        _cleanup_free_ char *path = NULL, *dir = NULL;
+        json_object *args;
+        int r;
+
+        if (!s)
+                return operation_end(op, TASK_ERROR, "no storage for the saved state");
+        op->state_volid = xasprintf("%s:%u/vm-%u-state-%s.raw", s->id, g->vmid, g->vmid, g->run_id);
+        r = storage_volume_path(g->manager->storage, op->state_volid, &path);
+        if (r < 0)
+                return operation_end(op, TASK_ERROR, "cannot place the state on %s: %s", s->id, strerror(-r));
+        dir = xstrndup(path, strrchr(path, '/') - path);
+        (void) mkdir_p(dir, 0750);
+        op->state_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (op->state_fd < 0) {
+                r = -errno;
+                free(op->state_volid);
+                op->state_volid = NULL;
+                return operation_end(op, TASK_ERROR, "cannot create %s: %s", path, strerror(-r));
+        }
+        (void) guest_config_set(g->config, "lock", "suspending", NULL);
+        r = guest_save_config(g);
+        if (r < 0)
+                return operation_abort_save(op, "cannot lock the config");
+        task_log(op->task, "Saving the state of guest %u to %s", g->vmid, op->state_volid);
+        op->was_running = g->state == GUEST_RUNNING;
+
+        /*
+         * No pause before saving: the state then records whether the guest ran or was paused, and QEMU
+         * restores it the same way. The migration stops the guest itself once the state is complete.
+         */
+        (void) qmp_command(
+                g->qmp, "migrate-set-capabilities", migration_events_capability(), on_save_command_reply, g);
+        args = json_object_new_object();
+        json_object_object_add(args, "fdname", json_object_new_string("vmstate"));
+        r = qmp_command_with_fd(g->qmp, "getfd", args, op->state_fd, on_save_command_reply, g);
+        if (r < 0)
+                return operation_abort_save(op, "QMP is not connected");
+        args = json_object_new_object();
+        json_object_object_add(args, "uri", json_object_new_string("fd:vmstate"));
+        (void) qmp_command(g->qmp, "migrate", args, on_save_command_reply, g);
+}
+
+static void operation_on_exit(Operation *op)
+{
+        Guest *g = op->guest;
+
+        if (op->starting) {
+                _cleanup_free_ char *log = TAKE_PTR(op->exit_log);
+                return operation_end(op, TASK_ERROR, "QEMU exited while starting: %s", strempty(log));
+        }
+        switch (op->action) {
+        case GUEST_ACTION_REBOOT:
+                operation_disarm_timer(op);
+                task_log(op->task, "Guest %u is down; starting it again", g->vmid);
+                return operation_begin_start(op);
+        case GUEST_ACTION_SHUTDOWN:
+        case GUEST_ACTION_STOP:
+                if (op->forced)
+                        return operation_end(op, TASK_WARNINGS,
+                                "guest %u did not shut down within %u s and was stopped", g->vmid,
+                                op->opts.timeout ? op->opts.timeout : DEFAULT_SHUTDOWN_TIMEOUT_SEC);
+                return operation_end(op, TASK_OK, "guest %u stopped", g->vmid);
+        case GUEST_ACTION_SUSPEND:
+                if (op->saved)
+                        return operation_end(
+                                op, TASK_OK, "guest %u suspended to %s", g->vmid, op->state_volid);
+                _fallthrough_;
+        default:
+                return operation_end(op, TASK_ERROR, "QEMU exited unexpectedly");
+        }
+}
+
+static void on_operation_timer(evutil_socket_t fd, short what, void *userdata)
+{
+        Operation *op = userdata;
+        Guest *g = op->guest;
+
+        if (op->starting) {
+                _cleanup_free_ char *why = xasprintf("QEMU did not come up within %u s", START_TIMEOUT_SEC);
+                return operation_fail_start(op, why);
+        }
+        if (op->kill_step != KILL_NONE || op->action == GUEST_ACTION_STOP)
+                return operation_kill_next(op);
+        /* A shutdown (or the first half of a reboot) ran out of time. */
+        if (!op->opts.force_stop)
+                return operation_end(op, TASK_ERROR, "guest %u did not shut down within %u s", g->vmid,
+                        op->opts.timeout ? op->opts.timeout : DEFAULT_SHUTDOWN_TIMEOUT_SEC);
+        task_log(op->task, "Guest %u did not shut down in time; stopping it", g->vmid);
+        op->forced = true;
+        operation_kill_next(op);
+}
+
+static void on_cancel(Task *t, void *userdata)
+{
+        Operation *op = userdata;
+
+        /* Only waiting can be cancelled; a stop that has begun runs to its end. */
+        if (op->kill_step != KILL_NONE || op->starting || op->action == GUEST_ACTION_SUSPEND)
+                return;
+        operation_end(op, TASK_CANCELLED, "cancelled");
+}
+
+static int guest_check_action(Guest *g, GuestAction action, const GuestOptions *o)
+{
+        const char *lock = guest_config_get(g->config, "lock");
+        bool active = g->state == GUEST_RUNNING || g->state == GUEST_PAUSED;
+        bool restore = g->state == GUEST_SUSPENDED &&
+                (action == GUEST_ACTION_START || action == GUEST_ACTION_RESUME);
+
+        if (g->op)
+                return -EBUSY;
+        if (lock && !restore)
+                return -ENOLCK;
+        switch (action) {
+        case GUEST_ACTION_START:
+                return active ? -EALREADY : 0;
+        case GUEST_ACTION_RESUME:
+                if (g->state == GUEST_RUNNING)
+                        return -EALREADY;
+                return g->state == GUEST_STOPPED ? -ESRCH : 0;
+        case GUEST_ACTION_SUSPEND:
+                if (!active)
+                        return -ESRCH;
+                if (!o->to_disk && g->state == GUEST_PAUSED)
+                        return -EALREADY;
+                if (o->to_disk && !state_storage(g->manager, o->statestorage))
+                        return -EINVAL;
+                return 0;
+        default:
+                return active ? 0 : -ESRCH;
+        }
+}
+
+int guest_act(Guest *g, GuestAction action, const GuestOptions *o, Task **ret)
+{
+        char id[16];
+        Operation *op;
+        int r;
+
+        r = guest_check_action(g, action, o);
+        if (r < 0)
+                return r;
+        snprintf(id, sizeof id, "%u", g->vmid);
+        op = new0(Operation, 1);
+        op->guest = g;
+        op->action = action;
+        op->state_fd = -1;
+        op->incoming_fd = -1;
+        op->opts = *o;
+        op->opts.statestorage = o->statestorage ? xstrdup(o->statestorage) : NULL;
+        op->opts.user = xstrdup(o->user);
+        r = task_new(g->manager->tasks, guest_action_task_type(action), id, o->user, &op->task);
+        if (r < 0) {
+                operation_free(op);
+                return r;
+        }
+        task_set_cancel_handler(op->task, on_cancel, op);
+        g->op = op;
+        *ret = op->task;
+
+        switch (action) {
+        case GUEST_ACTION_START:
+                operation_begin_start(op);
+                break;
+        case GUEST_ACTION_RESUME:
+                if (g->state == GUEST_SUSPENDED)
+                        operation_begin_start(op);
+                else
+                        (void) qmp_command(g->qmp, "cont", NULL, on_cont_reply, op);
+                break;
+        case GUEST_ACTION_SHUTDOWN:
+        case GUEST_ACTION_REBOOT:
+                operation_begin_shutdown(op);
+                break;
+        case GUEST_ACTION_STOP:
+                operation_kill_next(op);
+                break;
+        case GUEST_ACTION_SUSPEND:
+                if (o->to_disk)
+                        operation_begin_save(op);
+                else
+                        (void) qmp_command(g->qmp, "stop", NULL, on_stop_reply, op);
+                break;
+        default:
+                assert_not_reached();
+        }
+        return 0;
+}
+
+/* Is pid the QEMU of this guest? Its process name is set to berth-<vmid> by the command line. */
+static bool pid_is_guest_qemu(pid_t pid, uint32_t vmid)
+{
+        _cleanup_free_ char *path = xasprintf("/proc/%d/comm", (int) pid), *comm = NULL;
+        char want[32];
+
+        if (read_full_file(path, &comm, NULL) < 0)
+                return false;
+        snprintf(want, sizeof want, "berth-%u\n", vmid);
+        return streq(comm, want);
+}
+
+void qemu_reattach(Guest *g)
+{
+        _cleanup_free_ char *dir = qemu_run_dir(g->vmid), *pidfile = xasprintf("%s/qemu.pid", dir),
+                            *runid_path = xasprintf("%s/run-id", dir), *text = NULL, *run_id = NULL;
+        int pid, r;
+
+        if (read_full_file(pidfile, &text, NULL) < 0 || sscanf(text, "%d", &pid) != 1 || pid <= 0 ||
+                !pid_is_guest_qemu(pid, g->vmid)) {
+                if (access(dir, F_OK) == 0) {
+                        log_info("Guest %u: its QEMU is gone; removing its runtime files.", g->vmid);
+                        guest_remove_runtime_files(g);
+                }
+                return;
+        }
+        r = guest_watch_pid(g, pid);
+        if (r < 0) {
+                log_warning_errno(r, "Guest %u: cannot watch QEMU %d: %m", g->vmid, pid);
+                return;
+        }
+        if (read_full_file(runid_path, &run_id, NULL) >= 0)
+                g->run_id = TAKE_PTR(run_id);
+        /* Running until QMP tells whether it is paused. */
+        g->state = GUEST_RUNNING;
+        r = guest_connect_qmp(g);
+        if (r < 0)
+                log_warning_errno(r, "Guest %u: cannot connect to QMP of QEMU %d: %m", g->vmid, pid);
+        log_info("Guest %u: re-attached to QEMU %d (run %s).", g->vmid, pid, strempty(g->run_id));
+}

@@ -1,0 +1,151 @@
+# Shared set-up of berth's integration tests: a private dbus-daemon with berth's
+# policy files and the daemons under a temporary root. Sourced by each test;
+# BERTH_SOURCE_ROOT and BERTH_BUILD_ROOT come from meson.
+set -euo pipefail
+
+src=${BERTH_SOURCE_ROOT:?}
+build=${BERTH_BUILD_ROOT:?}
+guest_dir=$build/test-guest
+
+T=$(mktemp -d /tmp/berth-it.XXXXXX)
+ROOT=$T/root
+mkdir -p "$ROOT" "$T/dbus/system.d" "$T/logs"
+checks=0
+
+fail() {
+        echo "FAIL: $*" >&2
+        for f in "$T"/logs/*.log; do
+                [ -f "$f" ] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }
+        done
+        exit 1
+}
+ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
+
+cleanup() {
+        local p
+        for p in "$ROOT"/run/berth/qemu/*/qemu.pid; do
+                [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
+        done
+        for p in "$T"/*.pid; do
+                [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
+        done
+        rm -rf "$T"
+}
+trap cleanup EXIT
+
+start_bus() {
+        cp "$src"/systemd-units/*.conf "$T/dbus/system.d/"
+        sed -e "s|<listen>.*</listen>|<listen>unix:path=$T/dbus/bus.sock</listen>|" \
+            -e "s|<pidfile>.*</pidfile>||" \
+            -e "s|<includedir>system.d</includedir>|<includedir>$T/dbus/system.d</includedir>|" \
+            -e "s|<includedir>/etc/dbus-1/system.d</includedir>||" \
+            -e "s|<user>messagebus</user>||" \
+            -e "s|<syslog/>||" \
+            /usr/share/dbus-1/system.conf >"$T/dbus/bus.conf"
+        # Any uid may connect: the policy files decide what it may do.
+        sed -i 's|<auth>EXTERNAL</auth>|<auth>EXTERNAL</auth><allow_anonymous/>|' "$T/dbus/bus.conf"
+        chmod 755 "$T" "$T/dbus"
+        dbus-daemon --config-file="$T/dbus/bus.conf" --nofork --nopidfile --print-address=3 \
+                3>"$T/dbus/address" 2>"$T/logs/dbus.log" &
+        echo $! >"$T/dbus.pid"
+        disown
+        local i
+        for i in $(seq 200); do
+                [ -s "$T/dbus/address" ] && break
+                sleep 0.05
+        done
+        BERTH_BUS_ADDRESS=$(head -n1 "$T/dbus/address")
+        export BERTH_BUS_ADDRESS
+}
+
+# start_daemon BINARY BUS_NAME [ARGS...]
+start_daemon() {
+        local bin=$1 name=$2
+        shift 2
+        BERTH_LOG_LEVEL=${BERTH_LOG_LEVEL:-debug} "$build/daemons/${bin#berth-}/$bin" --root "$ROOT" --bus-address "$BERTH_BUS_ADDRESS" \
+                --node testnode "$@" >>"$T/logs/$bin.log" 2>&1 &
+        echo $! >"$T/$bin.pid"
+        disown
+        local i
+        for i in $(seq 200); do
+                busctl --address="$BERTH_BUS_ADDRESS" status "$name" >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        fail "$bin did not take $name"
+}
+
+stop_daemon() {
+        local bin=$1 sig=${2:-TERM}
+        local pid
+        pid=$(cat "$T/$bin.pid")
+        kill -"$sig" "$pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
+bctl() { "$build/tools/berthctl/berthctl" "$@"; }
+bbus() { busctl --address="$BERTH_BUS_ADDRESS" "$@"; }
+
+prop() { # prop VMID PROPERTY
+        bbus get-property org.berth.guest1 "/org/berth/guest1/guest/$1" org.berth.guest1.Guest "$2" | cut -d' ' -f2- | tr -d '"'
+}
+
+expect_prop() { # expect_prop VMID PROPERTY VALUE
+        local v
+        v=$(prop "$1" "$2")
+        [ "$v" = "$3" ] || fail "guest $1 $2 is '$v', expected '$3'"
+}
+
+# expect_error ERRORNAME COMMAND...: the command fails and names the error.
+expect_error() {
+        local name=$1 out
+        shift
+        if out=$("$@" 2>&1); then
+                fail "'$*' succeeded, expected $name"
+        fi
+        case $out in
+        *"$name"*) ;;
+        *) fail "'$*' failed with '$out', expected $name" ;;
+        esac
+}
+
+# os_guest_config NAME: the tiny Linux guest that powers off on ACPI.
+os_guest_config() {
+        cat <<CFG
+name: $1
+memory: 256
+cores: 1
+accel: tcg
+kernel: $guest_dir/vmlinux
+initrd: $guest_dir/initramfs.cpio
+append: console=ttyS0 quiet panic=-1
+CFG
+}
+
+# firmware_guest_config NAME: no OS at all; it ignores ACPI power-down.
+firmware_guest_config() {
+        cat <<CFG
+name: $1
+memory: 64
+accel: tcg
+CFG
+}
+
+create_guest() { # create_guest VMID CONFIG-TEXT
+        local f=$T/$1.conf
+        printf '%s\n' "$2" >"$f"
+        bctl create "$1" --config "$f" >/dev/null
+}
+
+# wait_guest_up VMID: the OS guest has reached its init and listens for the power button.
+wait_guest_up() {
+        local log=$ROOT/run/berth/qemu/$1/serial.log i
+        for i in $(seq 600); do
+                grep -q "berth-test-guest: up" "$log" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        fail "guest $1 did not boot (serial log: $(tail -c 300 "$log" 2>/dev/null))"
+}
+
+qemu_pid() { cat "$ROOT/run/berth/qemu/$1/qemu.pid"; }
+
+finish() { echo "all $checks checks ok"; }

@@ -1,0 +1,26 @@
+#!/bin/bash
+# The bus policy: an unprivileged uid may read but not act.
+. "$(dirname "$0")/lib.sh"
+
+start_bus
+start_daemon berth-guestd org.berth.guest1
+create_guest 500 "$(firmware_guest_config policy)"
+
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+v=$(as_nobody busctl --address="$BERTH_BUS_ADDRESS" get-property org.berth.guest1 /org/berth/guest1/guest/500 \
+        org.berth.guest1.Guest State) || fail "nobody cannot read State"
+[ "$v" = 's "stopped"' ] || fail "nobody read '$v'"
+as_nobody busctl --address="$BERTH_BUS_ADDRESS" call org.berth.guest1 /org/berth/guest1 \
+        org.berth.guest1.Manager ListGuests >/dev/null || fail "nobody cannot list guests"
+ok "an unprivileged uid reads properties and lists guests"
+
+if out=$(as_nobody busctl --address="$BERTH_BUS_ADDRESS" call org.berth.guest1 /org/berth/guest1 \
+        org.berth.guest1.Manager StartGuest 'ua{sv}' 500 0 2>&1); then
+        fail "nobody started a guest"
+fi
+case $out in *"Access denied"* | *AccessDenied*) ;; *) fail "unexpected refusal: $out" ;; esac
+expect_prop 500 State stopped
+ok "an unprivileged uid is denied StartGuest"
+
+finish

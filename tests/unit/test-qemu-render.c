@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "fileio.h"
+#include "paths.h"
+#include "qemu-render.h"
+#include "spawn.h"
+
+/*
+ * Golden files: tests/golden/qemu/<case>.conf is the guest config,
+ * <case>.argv the expected command line, one argument per line, rendered with
+ * a fixed context. BERTH_UPDATE_GOLDEN=1 rewrites the .argv files instead.
+ */
+typedef struct Case {
+        const char *name;
+        uint32_t vmid;
+        const char *default_accel;
+        int qmp_fd;
+        int incoming_fd;
+} Case;
+
+static const Case cases[] = {
+        { "minimal", 100, "tcg", -1, -1 },
+        { "kernel-boot", 101, "tcg", -1, -1 },
+        { "disks", 102, "tcg", -1, -1 },
+        { "nets-user", 103, "tcg", -1, -1 },
+        { "nets-bridge", 104, "tcg", -1, -1 },
+        { "machine-pc", 105, "tcg", -1, -1 },
+        { "accel-kvm-default", 106, "kvm", -1, -1 },
+        { "accel-config", 107, "kvm", -1, -1 },
+        { "incoming", 108, "tcg", 4, 5 },
+        { "microvm", 109, "tcg", -1, -1 },
+};
+
+static char *golden_path(const char *name, const char *suffix)
+{
+        const char *root = getenv("BERTH_SOURCE_ROOT");
+
+        ck_assert_msg(root, "BERTH_SOURCE_ROOT is not set");
+        return xasprintf("%s/tests/golden/qemu/%s.%s", root, name, suffix);
+}
+
+static GuestConfig *load_case(const Case *t)
+{
+        _cleanup_free_ char *path = golden_path(t->name, "conf"), *text = NULL, *error = NULL;
+        GuestConfig *c = NULL;
+
+        ck_assert_int_eq(read_full_file(path, &text, NULL), 0);
+        ck_assert_msg(guest_config_parse(text, &c, &error) == 0, "%s: %s", path, error);
+        return c;
+}
+
+static char *join_lines(char *const *argv)
+{
+        char *text = xstrdup("");
+
+        STRV_FOREACH (a, argv) {
+                char *t = xasprintf("%s%s\n", text, *a);
+                free(text);
+                text = t;
+        }
+        return text;
+}
+
+/* Reports the first differing line, which is what a reviewer of a failure wants to see. */
+static void assert_same_lines(const char *file, const char *want, const char *got)
+{
+        for (unsigned line = 1;; line++) {
+                size_t a = strcspn(want, "\n"), b = strcspn(got, "\n");
+
+                ck_assert_msg(a == b && memcmp(want, got, a) == 0,
+                        "%s line %u: expected '%.*s', rendered '%.*s'", file, line, (int) a, want, (int) b,
+                        got);
+                if (!want[a] || !got[b]) {
+                        ck_assert_msg(!want[a] && !got[b], "%s: line count differs after line %u", file, line);
+                        return;
+                }
+                want += a + 1;
+                got += b + 1;
+        }
+}
+
+START_TEST(test_golden)
+{
+        const Case *t = &cases[_i];
+        _cleanup_(guest_config_freep) GuestConfig *c = load_case(t);
+        _cleanup_(storage_config_freep) StorageConfig *storage = storage_config_default();
+        _cleanup_free_ char *run = xasprintf("/run/berth/qemu/%" PRIu32, t->vmid), *error = NULL,
+                            *text = NULL, *path = golden_path(t->name, "argv"), *want = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        QemuRenderContext ctx = {
+                .qemu_binary = "/usr/bin/qemu-system-x86_64",
+                .vmid = t->vmid,
+                .run_dir = run,
+                .default_accel = t->default_accel,
+                .storage = storage,
+                .qmp_fd = t->qmp_fd,
+                .incoming_fd = t->incoming_fd,
+        };
+
+        ck_assert_int_eq(paths_set_root("/"), 0);
+        ck_assert_msg(qemu_render_argv(c, &ctx, &argv, &error) == 0, "%s: %s", t->name, error);
+        text = join_lines(argv);
+        if (streq_ptr(getenv("BERTH_UPDATE_GOLDEN"), "1")) {
+                ck_assert_int_eq(write_string_file_atomic(path, text, 0644), 0);
+                return;
+        }
+        ck_assert_msg(read_full_file(path, &want, NULL) == 0, "cannot read %s", path);
+        assert_same_lines(path, want, text);
+}
+END_TEST
+
+static const char error_storage[] = "dir: local\n"
+                                    "\tpath /var/lib/berth/images\n"
+                                    "\n"
+                                    "dir: off\n"
+                                    "\tpath /srv/off\n"
+                                    "\tdisable 1\n";
+
+static const struct {
+        const char *config;
+        const char *default_accel;
+        const char *error;
+} render_errors[] = {
+        { "disk0: nosuch:100/vm-100-disk-0.raw\n", "tcg", "disk0: unknown storage 'nosuch'" },
+        { "disk1: off:100/vm-100-disk-0.raw\n", "tcg", "disk1: storage 'off' is disabled" },
+        { "disk0: local:100/sub/x.raw\n", "tcg", "disk0: invalid volume '100/sub/x.raw' on storage 'local'" },
+        { "disk2: local:x.raw\n", "tcg", "disk2: invalid volume 'x.raw' on storage 'local'" },
+        { "initrd: /boot/initrd.img\n", "tcg", "initrd needs a kernel" },
+        { "append: console=ttyS0\n", "tcg", "append needs a kernel" },
+        { "machine: microvm\nnet0: model=e1000\n", "tcg",
+                "net0: model 'e1000' is not available on this machine type" },
+        { "machine: microvm\nnet1: model=rtl8139\n", "tcg",
+                "net1: model 'rtl8139' is not available on this machine type" },
+        { "memory: 256\n", NULL, "no accelerator configured and no host default" },
+};
+
+START_TEST(test_render_error)
+{
+        _cleanup_(guest_config_freep) GuestConfig *c = NULL;
+        _cleanup_(storage_config_freep) StorageConfig *storage = NULL;
+        _cleanup_free_ char *error = NULL;
+        char **argv = NULL;
+        QemuRenderContext ctx = {
+                .qemu_binary = "/usr/bin/qemu-system-x86_64",
+                .vmid = 100,
+                .run_dir = "/run/berth/qemu/100",
+                .default_accel = render_errors[_i].default_accel,
+                .qmp_fd = -1,
+                .incoming_fd = -1,
+        };
+
+        ck_assert_int_eq(paths_set_root("/"), 0);
+        ck_assert_int_eq(storage_config_parse(error_storage, &storage, NULL), 0);
+        ctx.storage = storage;
+        ck_assert_int_eq(guest_config_parse(render_errors[_i].config, &c, NULL), 0);
+        ck_assert_int_eq(qemu_render_argv(c, &ctx, &argv, &error), -EBADMSG);
+        ck_assert_ptr_null(argv);
+        ck_assert_str_eq(error, render_errors[_i].error);
+        ck_assert_int_eq(qemu_render_argv(c, &ctx, &argv, NULL), -EBADMSG);
+}
+END_TEST
+
+static bool argv_contains(char *const *argv, const char *option, const char *value)
+{
+        for (char *const *a = argv; a[0] && a[1]; a++)
+                if (streq(a[0], option) && streq(a[1], value))
+                        return true;
+        return false;
+}
+
+START_TEST(test_commas_escaped)
+{
+        _cleanup_(guest_config_freep) GuestConfig *c = NULL;
+        _cleanup_(storage_config_freep) StorageConfig *storage = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        QemuRenderContext ctx = {
+                .qemu_binary = "/usr/bin/qemu-system-x86_64",
+                .vmid = 100,
+                .run_dir = "/run/a,b",
+                .default_accel = "tcg",
+                .qmp_fd = -1,
+                .incoming_fd = -1,
+        };
+
+        ck_assert_int_eq(paths_set_root("/"), 0);
+        ck_assert_int_eq(storage_config_parse("dir: local\n\tpath /srv/x,y\n", &storage, NULL), 0);
+        ctx.storage = storage;
+        ck_assert_int_eq(guest_config_parse("disk0: local:100/d.raw\nappend: console=ttyS0,115200\n"
+                                            "kernel: /boot/vmlinuz\n",
+                                 &c, NULL),
+                0);
+        ck_assert_int_eq(qemu_render_argv(c, &ctx, &argv, NULL), 0);
+        ck_assert(argv_contains(argv, "-qmp", "unix:/run/a,,b/qmp.sock,server=on,wait=off"));
+        ck_assert(argv_contains(argv, "-chardev", "file,id=serial0,path=/run/a,,b/serial.log"));
+        ck_assert(argv_contains(
+                argv, "-blockdev", "driver=file,node-name=file-disk0,filename=/srv/x,,y/100/d.raw"));
+        /* These options take their argument whole. */
+        ck_assert(argv_contains(argv, "-pidfile", "/run/a,b/qemu.pid"));
+        ck_assert(argv_contains(argv, "-append", "console=ttyS0,115200"));
+}
+END_TEST
+
+/*
+ * The golden command lines are real: each case is rendered again under a
+ * temporary root (whose run and image directories contain commas, to exercise
+ * escaping) and run by QEMU, stopped before the guest starts (-S). A QMP
+ * monitor on a socket we hold lets us check what QEMU made of the arguments
+ * and quit it. Cases needing a host bridge, or KVM where the host has none,
+ * are left out.
+ */
+
+static char *tmpdir;
+
+static void live_setup(void)
+{
+        char t[] = "/tmp/berth-qemu-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(t));
+        tmpdir = xstrdup(t);
+        ck_assert_int_eq(paths_set_root(tmpdir), 0);
+}
+
+static void live_teardown(void)
+{
+        ck_assert_int_eq(paths_set_root("/"), 0);
+        ck_assert_int_eq(rm_rf(tmpdir), 0);
+        free(tmpdir);
+}
+
+static bool case_needs_bridge(const GuestConfig *c)
+{
+        GuestNet *nets;
+        size_t n;
+        bool bridged = false;
+
+        ck_assert_int_eq(guest_config_get_nets(c, &nets, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                bridged = bridged || nets[i].bridge;
+        guest_nets_free(nets, n);
+        return bridged;
+}
+
+static char *host_kernel(void)
+{
+        const char *k = getenv("BERTH_TEST_KERNEL");
+        char *found = NULL;
+        glob_t g;
+
+        if (k)
+                return xstrdup(k);
+        if (glob("/boot/vmlinuz-*", 0, NULL, &g) == 0) {
+                found = xstrdup(g.gl_pathv[0]);
+                globfree(&g);
+        }
+        return found;
+}
+
+/* Gives the config real files to boot and open: the host's kernel, a dummy initrd, empty disk images. */
+static bool prepare_files(GuestConfig *c, const StorageConfig *storage)
+{
+        GuestDisk *disks;
+        size_t n;
+
+        if (guest_config_get(c, "kernel")) {
+                _cleanup_free_ char *kernel = host_kernel(), *initrd = xasprintf("%s/initrd.img", tmpdir);
+                if (!kernel) {
+                        fprintf(stderr, "No kernel in /boot and BERTH_TEST_KERNEL unset, skipping.\n");
+                        return false;
+                }
+                ck_assert_int_eq(guest_config_set(c, "kernel", kernel, NULL), 0);
+                ck_assert_int_eq(write_string_file_atomic(initrd, "initrd", 0644), 0);
+                if (guest_config_get(c, "initrd"))
+                        ck_assert_int_eq(guest_config_set(c, "initrd", initrd, NULL), 0);
+        }
+
+        ck_assert_int_eq(guest_config_get_disks(c, &disks, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *volid = xasprintf("%s:%s", disks[i].storage, disks[i].volume),
+                                    *path = NULL, *dir = NULL;
+                ck_assert_int_eq(storage_volume_path(storage, volid, &path), 0);
+                dir = xstrndup(path, strrchr(path, '/') - path);
+                ck_assert_int_eq(mkdir_p(dir, 0755), 0);
+                char *argv[] = { QEMU_IMG, "create", "-q", "-f",
+                        (char *) disk_format_to_string(disks[i].format), path, "1M", NULL };
+                ck_assert_int_eq(spawn_and_wait(argv, NULL), 0);
+        }
+        guest_disks_free(disks, n);
+        return true;
+}
+
+static int listen_unix(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_uint_lt(strlen(path), sizeof sa.sun_path);
+        strcpy(sa.sun_path, path);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        ck_assert_int_eq(listen(fd, 1), 0);
+        return fd;
+}
+
+static int connect_unix(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ck_assert_int_ge(fd, 0);
+        strcpy(sa.sun_path, path);
+        ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        return fd;
+}
+
+/* Sends a command and returns its reply line (events in between are skipped); NULL when QEMU went away. */
+static char *qmp(FILE *f, const char *command)
+{
+        char *line = NULL;
+        size_t n = 0;
+
+        if (fputs(command, f) < 0 || fflush(f) != 0)
+                return NULL;
+        while (getline(&line, &n, f) > 0)
+                if (strstr(line, "\"return\"") || strstr(line, "\"error\""))
+                        return line;
+        free(line);
+        return NULL;
+}
+
+static void assert_qmp_ok(FILE *f, const char *command, const char *log)
+{
+        _cleanup_free_ char *reply = qmp(f, command), *out = NULL;
+
+        if (!reply)
+                (void) read_full_file(log, &out, NULL);
+        ck_assert_msg(reply, "QEMU exited: %s", strempty(out));
+        ck_assert_msg(startswith(reply, "{\"return\""), "%s → %s", command, reply);
+}
+
+static void assert_exists(const char *path)
+{
+        ck_assert_msg(access(path, F_OK) == 0, "%s does not exist", path);
+}
+
+START_TEST(test_qemu_accepts)
+{
+        const Case *t = &cases[_i];
+        _cleanup_(guest_config_freep) GuestConfig *c = load_case(t);
+        _cleanup_(storage_config_freep) StorageConfig *storage = NULL;
+        _cleanup_free_ char *run = xasprintf("%s/run/berth,qemu/%" PRIu32, tmpdir, t->vmid),
+                            *log = xasprintf("%s/qemu.log", tmpdir),
+                            *sock = xasprintf("%s/check.sock", tmpdir), *path = NULL, *out = NULL,
+                            *error = NULL, *line = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *accel = guest_config_get(c, "accel") ?: t->default_accel;
+        int pipefd[2] = { -1, -1 }, listen_fd, client_fd;
+        size_t n = 0;
+        pid_t pid;
+
+        if (case_needs_bridge(c)) {
+                fprintf(stderr, "%s: needs a host bridge, skipping.\n", t->name);
+                return;
+        }
+        if (streq(accel, "kvm") && access("/dev/kvm", R_OK | W_OK) < 0) {
+                fprintf(stderr, "%s: no usable /dev/kvm, skipping.\n", t->name);
+                return;
+        }
+        ck_assert_int_eq(storage_config_parse("dir: local\n\tpath /srv/im,ages\n", &storage, NULL), 0);
+        if (!prepare_files(c, storage))
+                return;
+        ck_assert_int_eq(mkdir_p(run, 0755), 0);
+
+        listen_fd = listen_unix(sock);
+        client_fd = connect_unix(sock);
+        if (t->incoming_fd >= 0)
+                ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+        QemuRenderContext ctx = {
+                .qemu_binary = QEMU_SYSTEM_X86_64,
+                .vmid = t->vmid,
+                .run_dir = run,
+                .default_accel = t->default_accel,
+                .storage = storage,
+                .qmp_fd = t->qmp_fd >= 0 ? listen_fd : -1,
+                .incoming_fd = pipefd[0],
+        };
+        ck_assert_msg(qemu_render_argv(c, &ctx, &argv, &error) == 0, "%s: %s", t->name, error);
+        if (ctx.qmp_fd < 0) {
+                _cleanup_free_ char *chardev = xasprintf(
+                        "socket,id=check,fd=%d,server=on,wait=off", listen_fd);
+                strv_push(&argv, "-chardev");
+                strv_push(&argv, chardev);
+                strv_push(&argv, "-mon");
+                strv_push(&argv, "chardev=check,mode=control");
+        }
+        strv_push(&argv, "-S");
+
+        SpawnOptions o = { .keep_fds = (int[]){ listen_fd, pipefd[0] },
+                .n_keep_fds = pipefd[0] >= 0 ? 2 : 1,
+                .log_path = log };
+        ck_assert_int_eq(spawn(argv, &o, &pid), 0);
+        safe_close(listen_fd);
+        safe_close(pipefd[0]);
+
+        FILE *f = fdopen(client_fd, "r+");
+        ck_assert_ptr_nonnull(f);
+        if (getline(&line, &n, f) <= 0)
+                (void) read_full_file(log, &out, NULL);
+        ck_assert_msg(line && strstr(line, "\"QMP\""), "%s: QEMU exited: %s", t->name, strempty(out));
+        assert_qmp_ok(f, "{\"execute\":\"qmp_capabilities\"}\n", log);
+
+        /* The files named on the command line are where the context says. */
+        path = xasprintf("%s/qemu.pid", run);
+        assert_exists(path);
+        free(path);
+        path = xasprintf("%s/serial.log", run);
+        assert_exists(path);
+        if (ctx.qmp_fd < 0) {
+                free(path);
+                path = xasprintf("%s/qmp.sock", run);
+                assert_exists(path);
+        }
+        if (guest_config_get(c, "append")) {
+                _cleanup_free_ char *reply = qmp(
+                        f, "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine\",\"property\":\"append\"}}\n");
+                _cleanup_free_ char *want = xasprintf("{\"return\": \"%s\"}", guest_config_get(c, "append"));
+                ck_assert_ptr_nonnull(reply);
+                ck_assert_msg(startswith(reply, want), "append became %s", reply);
+        }
+
+        assert_qmp_ok(f, "{\"execute\":\"quit\"}\n", log);
+        while (getline(&line, &n, f) > 0)
+                ;
+        fclose(f);
+        safe_close(pipefd[1]);
+        ck_assert_int_eq(spawn_wait(pid), 0);
+        /* Not even a warning: deprecated or ignored options would show here. */
+        ck_assert_int_eq(read_full_file(log, &out, NULL), 0);
+        ck_assert_msg(isempty(out), "%s: QEMU said: %s", t->name, out);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("qemu-render");
+        TCase *golden = tcase_create("golden");
+        TCase *live = tcase_create("qemu");
+
+        tcase_add_loop_test(golden, test_golden, 0, ELEMENTSOF(cases));
+        tcase_add_loop_test(golden, test_render_error, 0, ELEMENTSOF(render_errors));
+        tcase_add_test(golden, test_commas_escaped);
+        suite_add_tcase(s, golden);
+
+        tcase_add_checked_fixture(live, live_setup, live_teardown);
+        tcase_add_loop_test(live, test_qemu_accepts, 0, ELEMENTSOF(cases));
+        suite_add_tcase(s, live);
+
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
