@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "fileio.h"
 #include "paths.h"
+#include "section-config.h"
 #include "spawn.h"
 #include "storage.h"
 #include "vmid.h"
@@ -302,182 +303,89 @@ static Storage *storage_config_add(StorageConfig *c, StorageType type, const cha
 }
 
 typedef struct ParseState {
-        StorageConfig *config;
-        bool in_section; /* the section is always the config's last storage */
-        unsigned section_line;
+        StorageConfig *config; /* the current section is always the config's last storage */
         bool seen[ELEMENTSOF(storage_keys)];
-        char *error;
 } ParseState;
 
-static int parse_error(ParseState *st, unsigned line, const char *fmt, ...) _printf_(3, 4);
-static int parse_error(ParseState *st, unsigned line, const char *fmt, ...)
+static int reject(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
+static int reject(char **ret_reason, const char *fmt, ...)
 {
-        _cleanup_free_ char *msg = NULL;
         va_list ap;
 
         va_start(ap, fmt);
-        msg = xvasprintf(fmt, ap);
+        *ret_reason = xvasprintf(fmt, ap);
         va_end(ap);
-        free(st->error);
-        st->error = xasprintf("line %u: %s", line, msg);
-        return -EBADMSG;
+        return -EINVAL;
 }
 
-static int end_section(ParseState *st)
+static int parse_section_end(void *userdata, char **ret_reason)
 {
-        if (!st->in_section)
-                return 0;
-        st->in_section = false;
-
+        ParseState *st = userdata;
         const Storage *s = &st->config->storages[st->config->n_storages - 1];
+
         for (size_t i = 0; i < ELEMENTSOF(storage_keys); i++)
                 if ((storage_keys[i].required & BIT(s->type)) && !st->seen[i])
-                        return parse_error(st, st->section_line, "%s storage '%s' needs '%s'",
+                        return reject(ret_reason, "%s storage '%s' needs '%s'",
                                 storage_type_to_string(s->type), s->id, storage_keys[i].name);
         return 0;
 }
 
-static int parse_header(ParseState *st, const char *line, unsigned line_no)
+static int parse_section(const char *type_name, const char *id, void *userdata, char **ret_reason)
 {
-        const char *colon = strchr(line, ':'), *id;
-        size_t n;
-        int r;
-
-        r = end_section(st);
-        if (r < 0)
-                return r;
-
-        if (!colon || colon == line || strcspn(line, " \t") < (size_t) (colon - line))
-                return parse_error(st, line_no, "expected '<type>: <id>' or an indented 'key value'");
-        _cleanup_free_ char *type_name = xstrndup(line, colon - line);
+        ParseState *st = userdata;
         StorageType type = storage_type_from_string(type_name);
+
         if (type < 0)
-                return parse_error(st, line_no, "unknown storage type '%s'", type_name);
+                return reject(ret_reason, "unknown storage type '%s'", type_name);
+        if (!storage_id_is_valid(id))
+                return reject(ret_reason, "invalid storage id '%s'", id);
+        if (storage_find(st->config, id))
+                return reject(ret_reason, "duplicate storage id '%s'", id);
 
-        id = colon + 1 + strspn(colon + 1, " \t");
-        n = strcspn(id, " \t");
-        if (id[n + strspn(id + n, " \t")])
-                return parse_error(st, line_no, "trailing text after storage id");
-        _cleanup_free_ char *sid = xstrndup(id, n);
-        if (!storage_id_is_valid(sid))
-                return parse_error(st, line_no, "invalid storage id '%s'", sid);
-        if (storage_find(st->config, sid))
-                return parse_error(st, line_no, "duplicate storage id '%s'", sid);
-
-        storage_config_add(st->config, type, sid);
-        st->in_section = true;
-        st->section_line = line_no;
+        storage_config_add(st->config, type, id);
         memset(st->seen, 0, sizeof(st->seen));
         return 0;
 }
 
-static int parse_key(ParseState *st, const char *line, unsigned line_no)
+static int parse_key(const char *key, const char *value, void *userdata, char **ret_reason)
 {
-        const char *k = line + strspn(line, " \t"), *v;
-        size_t n = strcspn(k, " \t");
-        int r;
-
-        if (!st->in_section)
-                return parse_error(st, line_no, "indented line outside a section");
-
+        ParseState *st = userdata;
         Storage *s = &st->config->storages[st->config->n_storages - 1];
-        _cleanup_free_ char *key = xstrndup(k, n);
-        v = k + n + strspn(k + n, " \t");
-        n = strlen(v);
-        while (n > 0 && strchr(" \t", v[n - 1]))
-                n--;
-        _cleanup_free_ char *value = xstrndup(v, n);
+        _cleanup_free_ char *reason = NULL;
+        int r;
 
         const StorageKey *sk = storage_key_find(s->type, key);
         if (!sk)
-                return parse_error(st, line_no, "unknown key '%s' for %s storage '%s'", key,
+                return reject(ret_reason, "unknown key '%s' for %s storage '%s'", key,
                         storage_type_to_string(s->type), s->id);
         if (st->seen[sk - storage_keys])
-                return parse_error(st, line_no, "duplicate key '%s' in storage '%s'", key, s->id);
+                return reject(ret_reason, "duplicate key '%s' in storage '%s'", key, s->id);
         if (isempty(value))
-                return parse_error(st, line_no, "key '%s' needs a value", key);
+                return reject(ret_reason, "key '%s' needs a value", key);
 
-        _cleanup_free_ char *reason = NULL;
         r = sk->parse(value, (uint8_t *) s + sk->offset, &reason);
         if (r < 0)
-                return parse_error(st, line_no, "invalid %s '%s': %s", key, value, reason);
+                return reject(ret_reason, "invalid %s '%s': %s", key, value, reason);
         st->seen[sk - storage_keys] = true;
         return 0;
 }
 
-/* Lines must be printable UTF-8, tabs allowed: values end up in error messages, which travel over D-Bus. */
-static const char *line_check(const char *line)
-{
-        for (const unsigned char *p = (const unsigned char *) line; *p;) {
-                uint32_t cp, min;
-                size_t len;
-
-                if (*p < 0x80) {
-                        if ((*p < ' ' && *p != '\t') || *p == 0x7f)
-                                return "control character in line";
-                        p++;
-                        continue;
-                }
-                if ((*p & 0xe0) == 0xc0)
-                        len = 2, cp = *p & 0x1f, min = 0x80;
-                else if ((*p & 0xf0) == 0xe0)
-                        len = 3, cp = *p & 0x0f, min = 0x800;
-                else if ((*p & 0xf8) == 0xf0)
-                        len = 4, cp = *p & 0x07, min = 0x10000;
-                else
-                        return "invalid UTF-8";
-                /* The terminating NUL is no continuation byte, so this never reads past the line. */
-                for (size_t i = 1; i < len; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return "invalid UTF-8";
-                        cp = cp << 6 | (p[i] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        return "invalid UTF-8";
-                p += len;
-        }
-        return NULL;
-}
-
-static int parse_line(ParseState *st, const char *line, unsigned line_no)
-{
-        const char *why = line_check(line);
-        if (why)
-                return parse_error(st, line_no, "%s", why);
-
-        if (line[strspn(line, " \t")] == 0)
-                return end_section(st);
-        if (line[0] == '#')
-                return 0;
-        if (line[0] == ' ' || line[0] == '\t')
-                return parse_key(st, line, line_no);
-        return parse_header(st, line, line_no);
-}
+static const SectionConfigParser storage_parser = {
+        .what = "storage",
+        .section = parse_section,
+        .key = parse_key,
+        .section_end = parse_section_end,
+};
 
 int storage_config_parse(const char *text, StorageConfig **ret, char **ret_error)
 {
         _cleanup_(storage_config_freep) StorageConfig *c = new0(StorageConfig, 1);
         ParseState st = { .config = c };
-        unsigned line_no = 0;
-        int r = 0;
+        int r;
 
-        for (const char *p = text; *p && r >= 0;) {
-                size_t n = strcspn(p, "\n");
-                _cleanup_free_ char *line = xstrndup(p, n);
-
-                p += n;
-                if (*p == '\n')
-                        p++;
-                r = parse_line(&st, line, ++line_no);
-        }
-        if (r >= 0)
-                r = end_section(&st);
-        if (r < 0) {
-                if (ret_error)
-                        *ret_error = TAKE_PTR(st.error);
-                free(st.error);
+        r = section_config_parse(text, &storage_parser, &st, ret_error);
+        if (r < 0)
                 return r;
-        }
         *ret = TAKE_PTR(c);
         return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -79,7 +80,8 @@ int upid_parse(const char *s, Upid *ret)
         size_t n = 0;
         Upid u = {};
 
-        if (!s || strlen(s) > 1024 || !endswith(s, ":"))
+        /* Longer would parse but could never name its log file. */
+        if (!s || strlen(s) > NAME_MAX || !endswith(s, ":"))
                 return -EINVAL;
         copy = xstrdup(s);
         copy[strlen(copy) - 1] = 0;
