@@ -119,6 +119,9 @@ static int reply_guest_error(sd_bus_error *error, int r, uint32_t vmid, const ch
         case -EINVAL:
                 return sd_bus_error_setf(
                         error, BERTH_ERROR_INVALID_ARGUMENT, "Invalid argument for guest %u", vmid);
+        case -ENOTCONN:
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_FAILED, "Guest %u: the QMP connection to its QEMU is lost", vmid);
         default:
                 return berth_bus_error_set_errnof(
                         error, r, "Failed to %s guest %u: %s", what, vmid, strerror(-r));

@@ -800,10 +800,15 @@ static int guest_check_action(Guest *g, GuestAction action, const GuestOptions *
         case GUEST_ACTION_RESUME:
                 if (g->state == GUEST_RUNNING)
                         return -EALREADY;
-                return g->state == GUEST_STOPPED ? -ESRCH : 0;
+                if (g->state == GUEST_STOPPED)
+                        return -ESRCH;
+                return g->state == GUEST_PAUSED && !g->qmp ? -ENOTCONN : 0;
         case GUEST_ACTION_SUSPEND:
                 if (!active)
                         return -ESRCH;
+                /* Pausing and saving are QMP commands; without QMP there is no way to do them. */
+                if (!g->qmp)
+                        return -ENOTCONN;
                 if (!o->to_disk && g->state == GUEST_PAUSED)
                         return -EALREADY;
                 if (o->to_disk && !state_storage(g->manager, o->statestorage))
