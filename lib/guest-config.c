@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "guest-config.h"
 #include "macro.h"
+#include "utf8.h"
 
 static const char *const disk_format_table[_DISK_FORMAT_MAX] = {
         [DISK_FORMAT_QCOW2] = "qcow2",
@@ -105,43 +106,6 @@ static bool parse_uint_n(const char *s, size_t n, uint64_t min, uint64_t max, ui
 static bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
         return parse_uint_n(s, strlen(s), min, max, ret);
-}
-
-/* Valid UTF-8 without control characters (a tab only where allowed). */
-static bool text_is_printable(const char *s, size_t n, bool allow_tab)
-{
-        const unsigned char *p = (const unsigned char *) s, *end = p + n;
-
-        while (p < end) {
-                uint32_t cp, min;
-                size_t len;
-
-                if (*p < 0x80) {
-                        if ((*p < 0x20 && !(allow_tab && *p == '\t')) || *p == 0x7f)
-                                return false;
-                        p++;
-                        continue;
-                }
-                if ((*p & 0xe0) == 0xc0)
-                        len = 2, cp = *p & 0x1f, min = 0x80;
-                else if ((*p & 0xf0) == 0xe0)
-                        len = 3, cp = *p & 0x0f, min = 0x800;
-                else if ((*p & 0xf8) == 0xf0)
-                        len = 4, cp = *p & 0x07, min = 0x10000;
-                else
-                        return false;
-                if ((size_t) (end - p) < len)
-                        return false;
-                for (size_t i = 1; i < len; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = cp << 6 | (p[i] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
-                p += len;
-        }
-        return true;
 }
 
 /* Splits s on sep, keeping empty pieces so that callers can reject them. */
@@ -406,14 +370,14 @@ static const char *check_accel(const char *v)
 
 static const char *check_path(const char *v)
 {
-        if (v[0] != '/' || strchr(v, ',') || !text_is_printable(v, strlen(v), false))
+        if (v[0] != '/' || strchr(v, ',') || utf8_check_printable(v, strlen(v), false) < 0)
                 return "must be an absolute path without ',' or control characters";
         return NULL;
 }
 
 static const char *check_append(const char *v)
 {
-        return text_is_printable(v, strlen(v), false) ? NULL : "must be printable UTF-8 text";
+        return utf8_check_printable(v, strlen(v), false) < 0 ? "must be printable UTF-8 text" : NULL;
 }
 
 static const char *check_disk(const char *v)
@@ -616,7 +580,7 @@ int guest_config_parse(const char *text, GuestConfig **ret, char **ret_error)
                                 return fail(ret_error,
                                         -EBADMSG, "line %u: '#' line after the first key; the description must come first",
                                         line);
-                        if (!text_is_printable(s + 1, m, true))
+                        if (utf8_check_printable(s + 1, m, true) < 0)
                                 return fail(ret_error, -EBADMSG,
                                         "line %u: description must be UTF-8 text without control characters",
                                         line);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
-#include <stdint.h>
 
 #include "alloc.h"
 #include "section-config.h"
+#include "utf8.h"
 
 typedef struct Tokenizer {
         const SectionConfigParser *parser;
@@ -101,34 +101,12 @@ static int parse_key(Tokenizer *t, const char *line, unsigned line_no)
 
 const char *section_config_check_line(const char *line)
 {
-        for (const unsigned char *p = (const unsigned char *) line; *p;) {
-                uint32_t cp, min;
-                size_t len;
+        int r = utf8_check_printable(line, strlen(line), true);
 
-                if (*p < 0x80) {
-                        if ((*p < ' ' && *p != '\t') || *p == 0x7f)
-                                return "control character in line";
-                        p++;
-                        continue;
-                }
-                if ((*p & 0xe0) == 0xc0)
-                        len = 2, cp = *p & 0x1f, min = 0x80;
-                else if ((*p & 0xf0) == 0xe0)
-                        len = 3, cp = *p & 0x0f, min = 0x800;
-                else if ((*p & 0xf8) == 0xf0)
-                        len = 4, cp = *p & 0x07, min = 0x10000;
-                else
-                        return "invalid UTF-8";
-                /* The terminating NUL is no continuation byte, so this never reads past the line. */
-                for (size_t i = 1; i < len; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return "invalid UTF-8";
-                        cp = cp << 6 | (p[i] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        return "invalid UTF-8";
-                p += len;
-        }
+        if (r == -EINVAL)
+                return "control character in line";
+        if (r < 0)
+                return "invalid UTF-8";
         return NULL;
 }
 

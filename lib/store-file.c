@@ -88,6 +88,61 @@ static int dirent_type(DIR *d, const struct dirent *de)
         return S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
 }
 
+/*
+ * Walks the keys in rel and below that start with prefix, reading only the
+ * directories that can hold such keys. enter, where set, is called with each
+ * directory before it is read and returns > 0 to read it, 0 to pass it by.
+ * Listing and watching both walk this way, so a watch knows of exactly the
+ * keys a list would give.
+ */
+typedef struct KeyWalk {
+        FileStore *store;
+        const char *prefix;
+        int (*enter)(const char *rel, const char *path, void *userdata);
+        int (*value)(const char *key, void *userdata);
+        void *userdata;
+} KeyWalk;
+
+static int walk_keys(const KeyWalk *w, const char *rel)
+{
+        _cleanup_free_ char *path = dir_path(w->store, rel);
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r = 0;
+
+        if (w->enter) {
+                r = w->enter(rel, path, w->userdata);
+                if (r <= 0)
+                        return r;
+        }
+        d = opendir(path);
+        if (!d)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        for (;;) {
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        return errno != 0 ? negative_errno() : 0;
+
+                _cleanup_free_ char *key = key_join(rel, de->d_name);
+                if (!store_key_is_valid(key))
+                        continue;
+                switch (dirent_type(d, de)) {
+                case DT_DIR:
+                        if (dir_may_match(w->prefix, key))
+                                r = walk_keys(w, key);
+                        break;
+                case DT_REG:
+                        if (startswith(key, w->prefix))
+                                r = w->value(key, w->userdata);
+                        break;
+                }
+                if (r < 0)
+                        return r;
+        }
+}
+
 static int mkdir_parents(const char *path)
 {
         _cleanup_free_ char *p = xstrdup(path);
@@ -217,15 +272,24 @@ static int next_revision(FileStore *f, const char *key, uint64_t *ret)
         return 0;
 }
 
-static int write_key_revision(FileStore *f, const char *key, uint64_t rev)
+/* Gives a write to key its revision: bumps the counter, then records it as the key's; lock held exclusively. */
+static int bump_key_revision(FileStore *f, const char *key, uint64_t *ret)
 {
         _cleanup_free_ char *p = revision_path(f, key);
+        uint64_t rev;
         int r;
 
+        r = next_revision(f, key, &rev);
+        if (r < 0)
+                return r;
         r = mkdir_parents(p);
         if (r < 0)
                 return r;
-        return write_u64_file(p, rev);
+        r = write_u64_file(p, rev);
+        if (r < 0)
+                return r;
+        *ret = rev;
+        return 0;
 }
 
 static int file_open(const char *location, struct event_base *base, void **ret)
@@ -314,10 +378,7 @@ static int file_put(void *data, const char *key, const void *value, size_t size,
         if (expected_revision != STORE_REVISION_ANY && expected_revision != current)
                 return -ESTALE;
 
-        r = next_revision(f, key, &rev);
-        if (r < 0)
-                return r;
-        r = write_key_revision(f, key, rev);
+        r = bump_key_revision(f, key, &rev);
         if (r < 0)
                 return r;
         r = mkdir_parents(path);
@@ -353,10 +414,7 @@ static int file_delete(void *data, const char *key, uint64_t expected_revision)
         if (expected_revision != STORE_REVISION_ANY && expected_revision != current)
                 return -ESTALE;
 
-        r = next_revision(f, key, &rev);
-        if (r < 0)
-                return r;
-        r = write_key_revision(f, key, rev);
+        r = bump_key_revision(f, key, &rev);
         if (r < 0)
                 return r;
         if (unlink(path) < 0)
@@ -365,6 +423,7 @@ static int file_delete(void *data, const char *key, uint64_t expected_revision)
 }
 
 typedef struct EntryList {
+        FileStore *store;
         StoreEntry *items;
         size_t n, allocated;
 } EntryList;
@@ -374,17 +433,21 @@ static void entry_list_done(EntryList *l)
         store_entries_free(l->items, l->n);
 }
 
-static int list_add(FileStore *f, const char *key, EntryList *l)
+static int list_add(const char *key, void *userdata)
 {
-        _cleanup_free_ char *path = dir_path(f, key), *value = NULL;
+        EntryList *l = userdata;
+        _cleanup_free_ char *path = dir_path(l->store, key), *value = NULL;
         size_t size;
         uint64_t rev;
         int r;
 
         r = read_full_file(path, &value, &size);
+        /* Only a value deleted by hand can vanish under the lock; it is simply gone. */
+        if (r == -ENOENT)
+                return 0;
         if (r < 0)
                 return r;
-        r = key_revision(f, key, &rev);
+        r = key_revision(l->store, key, &rev);
         if (r < 0)
                 return r;
         if (l->n == l->allocated) {
@@ -400,55 +463,19 @@ static int list_add(FileStore *f, const char *key, EntryList *l)
         return 0;
 }
 
-static int list_dir(FileStore *f, const char *rel, const char *prefix, EntryList *l)
-{
-        _cleanup_free_ char *path = dir_path(f, rel);
-        _cleanup_(closedirp) DIR *d = opendir(path);
-        int r = 0;
-
-        if (!d)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
-        for (;;) {
-                struct dirent *de;
-
-                errno = 0;
-                de = readdir(d);
-                if (!de)
-                        return errno != 0 ? negative_errno() : 0;
-
-                _cleanup_free_ char *key = key_join(rel, de->d_name);
-                if (!store_key_is_valid(key))
-                        continue;
-                switch (dirent_type(d, de)) {
-                case DT_DIR:
-                        if (dir_may_match(prefix, key))
-                                r = list_dir(f, key, prefix, l);
-                        break;
-                case DT_REG:
-                        /* Only a value deleted by hand can vanish under the lock; it is simply gone. */
-                        if (startswith(key, prefix))
-                                r = list_add(f, key, l);
-                        if (r == -ENOENT)
-                                r = 0;
-                        break;
-                }
-                if (r < 0)
-                        return r;
-        }
-}
-
 static int file_list(void *data, const char *prefix, StoreEntry **ret, size_t *ret_n)
 {
         FileStore *f = data;
         _cleanup_release_ FileStore *held = NULL;
-        _cleanup_(entry_list_done) EntryList l = {};
+        _cleanup_(entry_list_done) EntryList l = { .store = f };
+        const KeyWalk w = { .store = f, .prefix = prefix, .value = list_add, .userdata = &l };
         _cleanup_free_ char *top = prefix_dir(prefix);
         int r;
 
         r = file_store_acquire(f, LOCK_SH, &held);
         if (r < 0)
                 return r;
-        r = list_dir(f, top, prefix, &l);
+        r = walk_keys(&w, top);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(l.items);
@@ -560,6 +587,33 @@ static void report_event(FileWatch *fw, EventList *report, StoreEventType type, 
         report->items[report->n++] = (StoreEvent){ .type = type, .key = xstrdup(key), .revision = rev };
 }
 
+typedef struct WatchScan {
+        FileWatch *fw;
+        EventList *report;
+} WatchScan;
+
+/* Watch before reading, so nothing created in between slips through. */
+static int watch_scan_enter(const char *rel, const char *path, void *userdata)
+{
+        WatchScan *scan = userdata;
+        int wd;
+
+        wd = inotify_add_watch(scan->fw->fd, path, WATCH_MASK);
+        if (wd < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        watch_remember(scan->fw, wd, rel);
+        return 1;
+}
+
+static int watch_scan_value(const char *key, void *userdata)
+{
+        WatchScan *scan = userdata;
+
+        if (scan->report)
+                report_event(scan->fw, scan->report, STORE_EVENT_PUT, key);
+        return 0;
+}
+
 /*
  * Watches rel and the directories below it that can hold matching keys. With a
  * report, the values already there are reported as puts: they may have been
@@ -567,44 +621,16 @@ static void report_event(FileWatch *fw, EventList *report, StoreEventType type, 
  */
 static int watch_add_tree(FileWatch *fw, const char *rel, EventList *report)
 {
-        _cleanup_free_ char *path = dir_path(fw->store, rel);
-        _cleanup_(closedirp) DIR *d = NULL;
-        int wd, r;
+        WatchScan scan = { .fw = fw, .report = report };
+        const KeyWalk w = {
+                .store = fw->store,
+                .prefix = fw->prefix,
+                .enter = watch_scan_enter,
+                .value = watch_scan_value,
+                .userdata = &scan,
+        };
 
-        /* Watch before reading, so nothing created in between slips through. */
-        wd = inotify_add_watch(fw->fd, path, WATCH_MASK);
-        if (wd < 0)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
-        watch_remember(fw, wd, rel);
-
-        d = opendir(path);
-        if (!d)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
-        for (;;) {
-                struct dirent *de;
-
-                errno = 0;
-                de = readdir(d);
-                if (!de)
-                        return errno != 0 ? negative_errno() : 0;
-
-                _cleanup_free_ char *key = key_join(rel, de->d_name);
-                if (!store_key_is_valid(key))
-                        continue;
-                switch (dirent_type(d, de)) {
-                case DT_DIR:
-                        if (!dir_may_match(fw->prefix, key))
-                                break;
-                        r = watch_add_tree(fw, key, report);
-                        if (r < 0)
-                                return r;
-                        break;
-                case DT_REG:
-                        if (report && startswith(key, fw->prefix))
-                                report_event(fw, report, STORE_EVENT_PUT, key);
-                        break;
-                }
-        }
+        return walk_keys(&w, rel);
 }
 
 static void watch_handle_event(FileWatch *fw, const struct inotify_event *e, EventList *report)

@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "bus.h"
+#include "check-main.h"
 
 /*
  * Two real sd-bus connections on one libevent loop, talking peer to peer over
@@ -317,9 +318,5 @@ int main(void)
         tcase_add_test(tc, test_big_reply_intact);
         tcase_add_test(tc, test_call_timeout);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

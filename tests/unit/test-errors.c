@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 
+#include "check-main.h"
 #include "errors.h"
 
 static const struct {
@@ -77,9 +78,5 @@ int main(void)
         tcase_add_test(tc, test_unmapped_errno);
         tcase_add_test(tc, test_names_unique);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "fileio.h"
 #include "paths.h"
 #include "spawn.h"
@@ -152,9 +153,5 @@ int main(void)
         tcase_add_test(tc, test_spawn_keeps_fd_and_reports_status);
         tcase_add_test(tc, test_spawn_dry_run_and_bad_argv);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "guest-config.h"
 
 static const struct {
@@ -627,9 +628,5 @@ int main(void)
         tcase_add_test(tc, test_natural_order);
         tcase_add_test(tc, test_disk_format_table);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "fileio.h"
 #include "log.h"
 
@@ -149,9 +150,5 @@ int main(void)
         tcase_add_loop_test(tc, test_parse_environment, 0, ELEMENTSOF(env_cases));
         tcase_add_test(tc, test_parse_environment_unset);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "check-main.h"
+#include "config-format.h"
 #include "multipath-config.h"
 #include "multipath-render.h"
 
@@ -207,16 +209,8 @@ static const struct {
 
 START_TEST(test_round_trip)
 {
-        _cleanup_(multipath_config_freep) MultipathConfig *a = NULL, *b = NULL;
-        _cleanup_free_ char *first = NULL, *second = NULL, *error = NULL;
-
-        ck_assert_msg(multipath_config_parse(round_trips[_i].in, &a, &error) == 0, "%s", error);
-        first = multipath_config_format(a);
-        ck_assert_str_eq(first, round_trips[_i].out);
-        ck_assert_int_eq(multipath_config_parse(first, &b, &error), 0);
-        second = multipath_config_format(b);
-        ck_assert_str_eq(second, first);
-        ck_assert_ptr_null(error);
+        ASSERT_ROUND_TRIP(MultipathConfig, multipath_config_parse, multipath_config_format,
+                multipath_config_freep, round_trips[_i].in, round_trips[_i].out);
 }
 END_TEST
 
@@ -256,13 +250,7 @@ static const struct {
 
 START_TEST(test_bad_input)
 {
-        MultipathConfig *c = (MultipathConfig *) 0x1;
-        _cleanup_free_ char *error = NULL;
-
-        ck_assert_int_eq(multipath_config_parse(bad_inputs[_i].in, &c, &error), -EBADMSG);
-        ck_assert_str_eq(error, bad_inputs[_i].error);
-        ck_assert_ptr_eq(c, (MultipathConfig *) 0x1);
-        ck_assert_int_eq(multipath_config_parse(bad_inputs[_i].in, &c, NULL), -EBADMSG);
+        ASSERT_PARSE_ERROR(MultipathConfig, multipath_config_parse, bad_inputs[_i].in, bad_inputs[_i].error);
 }
 END_TEST
 
@@ -656,9 +644,5 @@ int main(void)
         tcase_add_test(scale, test_many_wwids_unsorted);
         suite_add_tcase(s, scale);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return run_suite(s);
 }

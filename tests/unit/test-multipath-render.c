@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <check.h>
-#include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "fileio.h"
+#include "golden.h"
 #include "multipath-config.h"
 #include "multipath-render.h"
 
@@ -16,59 +17,14 @@
  */
 static const char *const cases[] = { "defaults-only", "many-wwids", "overrides", "empty" };
 
-static char *golden_path(const char *name, const char *suffix)
-{
-        const char *root = getenv("BERTH_SOURCE_ROOT");
-
-        ck_assert_msg(root, "BERTH_SOURCE_ROOT is not set");
-        return xasprintf("%s/tests/golden/multipath/%s.%s", root, name, suffix);
-}
-
-/* Reports the first differing line, which is what a reviewer of a failure wants to see. */
-static void assert_same_lines(const char *file, const char *want, const char *got)
-{
-        for (unsigned line = 1;; line++) {
-                size_t a = strcspn(want, "\n"), b = strcspn(got, "\n");
-
-                ck_assert_msg(a == b && memcmp(want, got, a) == 0,
-                        "%s line %u: expected '%.*s', rendered '%.*s'", file, line, (int) a, want, (int) b,
-                        got);
-                if (!want[a] || !got[b]) {
-                        ck_assert_msg(!want[a] && !got[b], "%s: line count differs after line %u", file, line);
-                        return;
-                }
-                want += a + 1;
-                got += b + 1;
-        }
-}
-
-/* Compares with the golden file, or rewrites it; text NULL means the file must not exist. */
-static void check_golden(const char *name, const char *suffix, const char *text)
-{
-        _cleanup_free_ char *path = golden_path(name, suffix), *want = NULL;
-
-        if (streq_ptr(getenv("BERTH_UPDATE_GOLDEN"), "1")) {
-                if (text)
-                        ck_assert_int_eq(write_string_file_atomic(path, text, 0644), 0);
-                else
-                        ck_assert_int_eq(unlink_if_exists(path), 0);
-                return;
-        }
-        if (!text) {
-                ck_assert_msg(access(path, F_OK) < 0, "%s exists but nothing was rendered", path);
-                return;
-        }
-        ck_assert_msg(read_full_file(path, &want, NULL) == 0, "cannot read %s", path);
-        assert_same_lines(path, want, text);
-}
-
 START_TEST(test_golden)
 {
         const char *name = cases[_i];
         _cleanup_(multipath_config_freep) MultipathConfig *c = NULL, *again = NULL;
-        _cleanup_free_ char *cfg = golden_path(name, "cfg"), *ovr = golden_path(name, "overrides"),
-                            *text = NULL, *overrides = NULL, *error = NULL, *canonical = NULL,
-                            *config = NULL, *again_config = NULL, *dropin = NULL;
+        _cleanup_free_ char *cfg = golden_path("multipath", name, "cfg"),
+                            *ovr = golden_path("multipath", name, "overrides"), *text = NULL,
+                            *overrides = NULL, *error = NULL, *canonical = NULL, *config = NULL,
+                            *again_config = NULL, *dropin = NULL;
 
         ck_assert_int_eq(read_full_file(cfg, &text, NULL), 0);
         ck_assert_msg(multipath_config_parse(text, &c, &error) == 0, "%s: %s", cfg, error);
@@ -78,8 +34,8 @@ START_TEST(test_golden)
 
         config = multipath_render_config(c);
         dropin = multipath_render_overrides(overrides);
-        check_golden(name, "conf", config);
-        check_golden(name, "overrides.conf", dropin);
+        golden_check("multipath", name, "conf", config);
+        golden_check("multipath", name, "overrides.conf", dropin);
 
         /* The canonical form means the same: it renders the same drop-in. */
         canonical = multipath_config_format(c);
@@ -126,9 +82,5 @@ int main(void)
         tcase_add_test(tc, test_wwid_regex);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return run_suite(s);
 }

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "fileio.h"
+#include "golden.h"
 #include "multipath-config.h"
 #include "multipath-render.h"
 #include "multipath-validate.h"
@@ -18,14 +20,6 @@
  */
 
 static char *helper;
-
-static char *golden_path(const char *name, const char *suffix)
-{
-        const char *root = getenv("BERTH_SOURCE_ROOT");
-
-        ck_assert_msg(root, "BERTH_SOURCE_ROOT is not set");
-        return xasprintf("%s/tests/golden/multipath/%s.%s", root, name, suffix);
-}
 
 static void assert_valid(const char *config, const char *overrides)
 {
@@ -40,9 +34,9 @@ static const char *const golden_cases[] = { "defaults-only", "many-wwids", "over
 
 START_TEST(test_golden_accepted)
 {
-        _cleanup_free_ char *conf = golden_path(golden_cases[_i], "conf"),
-                            *ovr = golden_path(golden_cases[_i], "overrides.conf"), *config = NULL,
-                            *overrides = NULL;
+        _cleanup_free_ char *conf = golden_path("multipath", golden_cases[_i], "conf"),
+                            *ovr = golden_path("multipath", golden_cases[_i], "overrides.conf"),
+                            *config = NULL, *overrides = NULL;
 
         ck_assert_int_eq(read_full_file(conf, &config, NULL), 0);
         (void) read_full_file(ovr, &overrides, NULL);
@@ -242,10 +236,7 @@ int main(void)
         tcase_add_test(tc, test_missing_helper);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        int r = run_suite(s);
         free(helper);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return r;
 }

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "fileio.h"
+#include "golden.h"
 #include "paths.h"
 #include "qemu-render.h"
 #include "spawn.h"
@@ -40,17 +42,9 @@ static const Case cases[] = {
         { "microvm", 109, "tcg", -1, -1 },
 };
 
-static char *golden_path(const char *name, const char *suffix)
-{
-        const char *root = getenv("BERTH_SOURCE_ROOT");
-
-        ck_assert_msg(root, "BERTH_SOURCE_ROOT is not set");
-        return xasprintf("%s/tests/golden/qemu/%s.%s", root, name, suffix);
-}
-
 static GuestConfig *load_case(const Case *t)
 {
-        _cleanup_free_ char *path = golden_path(t->name, "conf"), *text = NULL, *error = NULL;
+        _cleanup_free_ char *path = golden_path("qemu", t->name, "conf"), *text = NULL, *error = NULL;
         GuestConfig *c = NULL;
 
         ck_assert_int_eq(read_full_file(path, &text, NULL), 0);
@@ -70,31 +64,12 @@ static char *join_lines(char *const *argv)
         return text;
 }
 
-/* Reports the first differing line, which is what a reviewer of a failure wants to see. */
-static void assert_same_lines(const char *file, const char *want, const char *got)
-{
-        for (unsigned line = 1;; line++) {
-                size_t a = strcspn(want, "\n"), b = strcspn(got, "\n");
-
-                ck_assert_msg(a == b && memcmp(want, got, a) == 0,
-                        "%s line %u: expected '%.*s', rendered '%.*s'", file, line, (int) a, want, (int) b,
-                        got);
-                if (!want[a] || !got[b]) {
-                        ck_assert_msg(!want[a] && !got[b], "%s: line count differs after line %u", file, line);
-                        return;
-                }
-                want += a + 1;
-                got += b + 1;
-        }
-}
-
 START_TEST(test_golden)
 {
         const Case *t = &cases[_i];
         _cleanup_(guest_config_freep) GuestConfig *c = load_case(t);
         _cleanup_(storage_config_freep) StorageConfig *storage = storage_config_default();
-        _cleanup_free_ char *run = xasprintf("/run/berth/qemu/%" PRIu32, t->vmid), *error = NULL,
-                            *text = NULL, *path = golden_path(t->name, "argv"), *want = NULL;
+        _cleanup_free_ char *run = xasprintf("/run/berth/qemu/%" PRIu32, t->vmid), *error = NULL, *text = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         QemuRenderContext ctx = {
                 .qemu_binary = "/usr/bin/qemu-system-x86_64",
@@ -109,12 +84,7 @@ START_TEST(test_golden)
         ck_assert_int_eq(paths_set_root("/"), 0);
         ck_assert_msg(qemu_render_argv(c, &ctx, &argv, &error) == 0, "%s: %s", t->name, error);
         text = join_lines(argv);
-        if (streq_ptr(getenv("BERTH_UPDATE_GOLDEN"), "1")) {
-                ck_assert_int_eq(write_string_file_atomic(path, text, 0644), 0);
-                return;
-        }
-        ck_assert_msg(read_full_file(path, &want, NULL) == 0, "cannot read %s", path);
-        assert_same_lines(path, want, text);
+        golden_check("qemu", t->name, "argv", text);
 }
 END_TEST
 
@@ -462,9 +432,5 @@ int main(void)
         tcase_add_loop_test(live, test_qemu_accepts, 0, ELEMENTSOF(cases));
         suite_add_tcase(s, live);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return run_suite(s);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "fileio.h"
 #include "qmp.h"
 #include "spawn.h"
@@ -611,6 +612,15 @@ static void peer_handshake(Peer *p, Client *c)
         RUN_UNTIL(c->n_ready > 0);
 }
 
+/* Connected and handshaken, with a query-status the peer has read and not answered. */
+static void peer_start_with_pending(Peer *p, Client *c, Reply *pending)
+{
+        peer_start(p, c);
+        peer_handshake(p, c);
+        ck_assert_int_eq(qmp_command(c->qmp, "query-status", NULL, on_reply, pending), 0);
+        peer_expect_command(p, "query-status");
+}
+
 START_TEST(test_split_and_batched_messages)
 {
         _cleanup_(client_done) Client c = {};
@@ -683,10 +693,7 @@ START_TEST(test_protocol_error_disconnects)
         _cleanup_(peer_done) Peer p = {};
         _cleanup_(reply_done) Reply pending = {};
 
-        peer_start(&p, &c);
-        peer_handshake(&p, &c);
-        ck_assert_int_eq(qmp_command(c.qmp, "query-status", NULL, on_reply, &pending), 0);
-        peer_expect_command(&p, "query-status");
+        peer_start_with_pending(&p, &c, &pending);
 
         if (protocol_error_cases[_i].bad)
                 peer_send(&p, protocol_error_cases[_i].bad);
@@ -734,10 +741,7 @@ START_TEST(test_free_drops_handlers)
         _cleanup_(peer_done) Peer p = {};
         _cleanup_(reply_done) Reply pending = {};
 
-        peer_start(&p, &c);
-        peer_handshake(&p, &c);
-        ck_assert_int_eq(qmp_command(c.qmp, "query-status", NULL, on_reply, &pending), 0);
-        peer_expect_command(&p, "query-status");
+        peer_start_with_pending(&p, &c, &pending);
         qmp_free(TAKE_PTR(c.qmp));
         run_for_ms(50);
         ck_assert_uint_eq(pending.n_calls, 0);
@@ -958,9 +962,5 @@ int main(void)
         tcase_add_test(qemu, test_adopt_fd_qemu_connects);
         suite_add_tcase(s, qemu);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
+#include "config-format.h"
 #include "fileio.h"
 #include "paths.h"
 #include "storage.h"
@@ -71,16 +73,8 @@ static const struct {
 
 START_TEST(test_round_trip)
 {
-        _cleanup_(storage_config_freep) StorageConfig *a = NULL, *b = NULL;
-        _cleanup_free_ char *first = NULL, *second = NULL, *error = NULL;
-
-        ck_assert_int_eq(storage_config_parse(round_trips[_i].in, &a, &error), 0);
-        first = storage_config_format(a);
-        ck_assert_str_eq(first, round_trips[_i].out);
-        ck_assert_int_eq(storage_config_parse(first, &b, &error), 0);
-        second = storage_config_format(b);
-        ck_assert_str_eq(second, first);
-        ck_assert_ptr_null(error);
+        ASSERT_ROUND_TRIP(StorageConfig, storage_config_parse, storage_config_format, storage_config_freep,
+                round_trips[_i].in, round_trips[_i].out);
 }
 END_TEST
 
@@ -136,13 +130,7 @@ static const struct {
 
 START_TEST(test_bad_input)
 {
-        StorageConfig *c = (StorageConfig *) 0x1;
-        _cleanup_free_ char *error = NULL;
-
-        ck_assert_int_eq(storage_config_parse(bad_inputs[_i].in, &c, &error), -EBADMSG);
-        ck_assert_str_eq(error, bad_inputs[_i].error);
-        ck_assert_ptr_eq(c, (StorageConfig *) 0x1);
-        ck_assert_int_eq(storage_config_parse(bad_inputs[_i].in, &c, NULL), -EBADMSG);
+        ASSERT_PARSE_ERROR(StorageConfig, storage_config_parse, bad_inputs[_i].in, bad_inputs[_i].error);
 }
 END_TEST
 
@@ -381,9 +369,5 @@ int main(void)
         tcase_add_test(vol, test_alloc_errors);
         suite_add_tcase(s, vol);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "fileio.h"
 #include "store.h"
 
@@ -767,9 +768,5 @@ int main(void)
         tcase_add_test(tc, test_lock);
         tcase_add_test(tc, test_cas_race);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

@@ -3,6 +3,7 @@
 #include <limits.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "task.h"
 
 #define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -151,9 +152,5 @@ int main(void)
         tcase_add_loop_test(tc, test_task_state_strings, 0, _TASK_STATE_MAX);
         tcase_add_test(tc, test_task_state_invalid);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "alloc.h"
+#include "check-main.h"
 #include "vmid.h"
 
 static const struct {
@@ -148,9 +149,5 @@ int main(void)
         tcase_add_loop_test(tc, test_vmid_list_parse, 0, ELEMENTSOF(list_cases));
         tcase_add_test(tc, test_vmid_list_sizes);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return run_suite(s);
 }

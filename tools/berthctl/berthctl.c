@@ -138,30 +138,29 @@ static int reply_read_path(sd_bus_message *reply, char **ret)
         return 0;
 }
 
-static int guest_path(sd_bus *bus, uint32_t vmid, char **ret)
+static int call_methodv(sd_bus *bus, const char *path, const char *interface, const char *method,
+        sd_bus_message **ret_reply, const char *types, va_list ap)
 {
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_call_method(
-                bus, GUEST_SERVICE, MANAGER_PATH, MANAGER_INTERFACE, "GetGuest", &error, &reply, "u", vmid);
+        r = sd_bus_call_methodv(bus, GUEST_SERVICE, path, interface, method, &error, ret_reply, types, ap);
         if (r < 0)
                 return error_bus(r, &error);
-        return reply_read_path(reply, ret);
+        return 0;
 }
 
-static int task_path(sd_bus *bus, const char *upid, char **ret)
+/* Calls a method of guestd; a failure is printed with the daemon's own message. */
+static int call_method(sd_bus *bus, const char *path, const char *interface, const char *method,
+        sd_bus_message **ret_reply, const char *types, ...)
 {
-        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        va_list ap;
         int r;
 
-        r = sd_bus_call_method(
-                bus, GUEST_SERVICE, MANAGER_PATH, TASKS_INTERFACE, "GetTask", &error, &reply, "s", upid);
-        if (r < 0)
-                return error_bus(r, &error);
-        return reply_read_path(reply, ret);
+        va_start(ap, types);
+        r = call_methodv(bus, path, interface, method, ret_reply, types, ap);
+        va_end(ap);
+        return r;
 }
 
 static int get_string_property(
@@ -176,15 +175,13 @@ static int get_string_property(
 
 static int output_all_properties(sd_bus *bus, const char *path, const char *interface, const Field *fields)
 {
-        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_object_putp) json_object *properties = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, GUEST_SERVICE, path, "org.freedesktop.DBus.Properties", "GetAll", &error,
-                &reply, "s", interface);
+        r = call_method(bus, path, "org.freedesktop.DBus.Properties", "GetAll", &reply, "s", interface);
         if (r < 0)
-                return error_bus(r, &error);
+                return r;
         r = bus_message_read_properties(reply, fields, &properties);
         if (r < 0)
                 return error_errno(r, "Failed to parse the properties of %s: %m", path);
@@ -195,14 +192,13 @@ static int output_all_properties(sd_bus *bus, const char *path, const char *inte
 static int output_method_records(sd_bus *bus, const char *interface, const char *method,
         const char *const *keys, const char *const *columns, int (*compare)(const void *, const void *))
 {
-        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_object_putp) json_object *records = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, GUEST_SERVICE, MANAGER_PATH, interface, method, &error, &reply, NULL);
+        r = call_method(bus, MANAGER_PATH, interface, method, &reply, NULL);
         if (r < 0)
-                return error_bus(r, &error);
+                return r;
         r = bus_message_read_records(reply, keys, &records);
         if (r < 0)
                 return error_errno(r, "Failed to parse the reply of %s: %m", method);
@@ -285,19 +281,38 @@ static int verb_list(const Verb *v, const char *arg)
                 (const char *const[]){ "vmid", "name", "type", "state", NULL }, compare_vmid);
 }
 
-static int open_guest(uint32_t vmid, sd_bus **ret_bus, char **ret_path)
+/* Connects and looks an object up through a method of the manager object that replies with its path. */
+static int open_object(
+        const char *interface, const char *method, sd_bus **ret_bus, char **ret_path, const char *types, ...)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        va_list ap;
         int r;
 
         r = connect_bus(&bus);
         if (r < 0)
                 return r;
-        r = guest_path(bus, vmid, ret_path);
+        va_start(ap, types);
+        r = call_methodv(bus, MANAGER_PATH, interface, method, &reply, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        r = reply_read_path(reply, ret_path);
         if (r < 0)
                 return r;
         *ret_bus = TAKE_PTR(bus);
         return 0;
+}
+
+static int open_guest(uint32_t vmid, sd_bus **ret_bus, char **ret_path)
+{
+        return open_object(MANAGER_INTERFACE, "GetGuest", ret_bus, ret_path, "u", vmid);
+}
+
+static int open_task(const char *upid, sd_bus **ret_bus, char **ret_path)
+{
+        return open_object(TASKS_INTERFACE, "GetTask", ret_bus, ret_path, "s", upid);
 }
 
 static int verb_status(const Verb *v, const char *arg)
@@ -339,7 +354,6 @@ static int verb_config(const Verb *v, const char *arg)
 static int verb_set_config(const Verb *v, const char *arg)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL, *config = NULL;
         uint32_t vmid;
         int r;
@@ -353,11 +367,7 @@ static int verb_set_config(const Verb *v, const char *arg)
         r = open_guest(vmid, &bus, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(bus, GUEST_SERVICE, path, GUEST_INTERFACE, "SetConfig", &error, NULL, "ss",
-                config, strempty(arg_digest));
-        if (r < 0)
-                return error_bus(r, &error);
-        return 0;
+        return call_method(bus, path, GUEST_INTERFACE, "SetConfig", NULL, "ss", config, strempty(arg_digest));
 }
 
 /* create, destroy and the lifecycle commands: Manager methods taking (u vmid, [s config,] a{sv} options). */
@@ -451,22 +461,18 @@ static int verb_task_log(const Verb *v, const char *arg)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
         const char *line;
         uint32_t n;
         int r;
 
-        r = connect_bus(&bus);
-        if (r < 0)
-                return r;
-        r = task_path(bus, arg, &path);
+        r = open_task(arg, &bus, &path);
         if (r < 0)
                 return r;
         /* A limit of 0 means the whole log. */
-        r = sd_bus_call_method(bus, GUEST_SERVICE, path, TASK_INTERFACE, "GetLog", &error, &reply, "uu", 0, 0);
+        r = call_method(bus, path, TASK_INTERFACE, "GetLog", &reply, "uu", 0, 0);
         if (r < 0)
-                return error_bus(r, &error);
+                return r;
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "(us)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(us)", &n, &line)) > 0)
                 puts(line);
@@ -481,10 +487,7 @@ static int verb_task_status(const Verb *v, const char *arg)
         _cleanup_free_ char *path = NULL;
         int r;
 
-        r = connect_bus(&bus);
-        if (r < 0)
-                return r;
-        r = task_path(bus, arg, &path);
+        r = open_task(arg, &bus, &path);
         if (r < 0)
                 return r;
         return output_all_properties(bus, path, TASK_INTERFACE, task_fields);
