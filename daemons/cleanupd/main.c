@@ -1,17 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
-#include <unistd.h>
 
 #include "alloc.h"
-#include "bus.h"
 #include "cleanupd.h"
-#include "errors.h"
+#include "daemon.h"
 #include "log.h"
-#include "paths.h"
 
 static const char *arg_root = "/";
 static const char *arg_bus_address;
@@ -109,93 +104,31 @@ static int parse_argv(int argc, char *argv[])
         return 1;
 }
 
-static char *default_node(void)
-{
-        char host[256] = {};
-
-        if (gethostname(host, sizeof host - 1) < 0 || !*host)
-                return xstrdup("localhost");
-        host[strcspn(host, ".")] = 0;
-        return xstrdup(host);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *userdata)
-{
-        log_info("Received %s, exiting; runs stay in the ledger.", strsignal((int) sig));
-        event_base_loopbreak(userdata);
-}
-
 static int run(int argc, char *argv[])
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(bus_event_freep) BusEvent *bus_event = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
-        _cleanup_(store_freep) Store *store = NULL;
-        struct event_base *base = NULL;
-        struct event *sigterm = NULL, *sigint = NULL;
+        Daemon d;
         int r;
 
         log_parse_environment();
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
-        (void) berth_errors_register();
-        signal(SIGPIPE, SIG_IGN);
-
-        r = paths_set_root(arg_root);
-        if (r < 0)
-                return log_error_errno(r, "Invalid root %s: %m", arg_root);
-        if (!arg_node)
-                arg_node = default_node();
-        if (!arg_store) {
-                _cleanup_free_ char *dir = root_path("var/lib/berth/store");
-                arg_store = xasprintf("file:%s", dir);
+        r = daemon_setup(&d, arg_root, arg_bus_address, arg_store, arg_node);
+        if (r >= 0)
+                r = manager_new(d.base, d.bus, d.store, d.node, &m);
+        if (r >= 0) {
+                m->prepare_timeout_sec = arg_prepare_timeout;
+                m->hook_timeout_sec = arg_hook_timeout;
+                r = manager_bus_register(m);
         }
-
-        base = event_base_new();
-        if (!base)
-                return log_oom();
-        r = store_open(arg_store, base, &store);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the store %s: %m", arg_store);
-        r = bus_open(arg_bus_address, &bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the bus: %m");
-        r = manager_new(base, bus, store, arg_node, &m);
-        if (r < 0)
-                return r;
-        m->prepare_timeout_sec = arg_prepare_timeout;
-        m->hook_timeout_sec = arg_hook_timeout;
-        r = manager_bus_register(m);
-        if (r < 0)
-                return r;
-        r = manager_reconcile(m);
-        if (r < 0)
-                return r;
+        if (r >= 0)
+                r = manager_reconcile(m);
         /* Taken after reconciliation: a client that sees the name finds every run accounted for. */
-        r = sd_bus_request_name(bus, "org.berth.cleanup1", 0);
-        if (r < 0)
-                return log_error_errno(r, "Failed to acquire org.berth.cleanup1: %m");
-        r = bus_event_attach(bus, base, &bus_event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-
-        sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-        sigint = evsignal_new(base, SIGINT, on_signal, base);
-        evsignal_add(sigterm, NULL);
-        evsignal_add(sigint, NULL);
-
-        (void) sd_notify(false, "READY=1\nSTATUS=Watching runs");
-        log_info("berth-cleanupd %s serving node %s.", BERTH_VERSION, arg_node);
-        r = bus_event_loop(bus_event);
-        (void) sd_notify(false, "STOPPING=1");
-
-        event_free(sigterm);
-        event_free(sigint);
+        if (r >= 0)
+                r = daemon_serve(&d, "org.berth.cleanup1", "Watching runs");
         m = manager_free(m);
-        bus_event = bus_event_free(bus_event);
-        store = store_free(store);
-        event_base_free(base);
+        daemon_done(&d);
         return r;
 }
 
