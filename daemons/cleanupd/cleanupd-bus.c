@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "bus-options.h"
 #include "bus.h"
 #include "cleanupd.h"
 #include "errors.h"
@@ -39,49 +40,21 @@ static int reply_run_error(sd_bus_error *error, int r, uint32_t vmid, const char
         }
 }
 
-/* Stop intent options; with intent NULL, any option is refused (RegisterRun takes none yet). */
-static int read_options(sd_bus_message *msg, RunStopIntent *intent, char **reason, sd_bus_error *error)
-{
-        int r;
+/* The options of SetStopIntent, as they arrive; RunStopIntent borrows the reason from here. */
+typedef struct StopOptions {
+        bool keep_active;
+        char *reason;
+        bool skip_post_stop;
+        bool reboot;
+} StopOptions;
 
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *name, *s;
-                int b;
-
-                r = sd_bus_message_read(msg, "s", &name);
-                if (r < 0)
-                        return r;
-                if (intent &&
-                        (streq(name, "keep-active") || streq(name, "skip-post-stop") || streq(name, "reboot"))) {
-                        r = sd_bus_message_read(msg, "v", "b", &b);
-                        if (r >= 0)
-                                *(streq(name, "keep-active")            ? &intent->keep_active
-                                                : streq(name, "reboot") ? &intent->reboot
-                                                                        : &intent->skip_post_stop) = b;
-                } else if (intent && streq(name, "reason")) {
-                        r = sd_bus_message_read(msg, "v", "s", &s);
-                        if (r >= 0) {
-                                free(*reason);
-                                *reason = xstrdup(s);
-                                intent->reason = *reason;
-                        }
-                } else
-                        return sd_bus_error_setf(
-                                error, BERTH_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", name);
-                if (r < 0)
-                        return sd_bus_error_setf(
-                                error, BERTH_ERROR_INVALID_ARGUMENT, "Option '%s' has the wrong type", name);
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(msg);
-}
+static const BusOption stop_options[] = {
+        { "keep-active", BUS_OPTION_BOOL, offsetof(StopOptions, keep_active) },
+        { "reason", BUS_OPTION_STRING, offsetof(StopOptions, reason) },
+        { "skip-post-stop", BUS_OPTION_BOOL, offsetof(StopOptions, skip_post_stop) },
+        { "reboot", BUS_OPTION_BOOL, offsetof(StopOptions, reboot) },
+        {},
+};
 
 static int method_register_run(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
@@ -92,7 +65,8 @@ static int method_register_run(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "usu", &vmid, &run_id, &pid);
         if (r < 0)
                 return r;
-        r = read_options(msg, NULL, NULL, error);
+        /* RegisterRun takes no options yet; the a{sv} is there so it can grow. */
+        r = bus_message_read_options(msg, NULL, NULL, error);
         if (r < 0)
                 return r;
         if (pid == 0 || pid > INT32_MAX)
@@ -105,8 +79,7 @@ static int method_register_run(sd_bus_message *msg, void *userdata, sd_bus_error
 
 static int method_set_stop_intent(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *reason = NULL;
-        RunStopIntent intent = {};
+        StopOptions o = {};
         const char *run_id;
         uint32_t vmid;
         int r;
@@ -114,9 +87,16 @@ static int method_set_stop_intent(sd_bus_message *msg, void *userdata, sd_bus_er
         r = sd_bus_message_read(msg, "us", &vmid, &run_id);
         if (r < 0)
                 return r;
-        r = read_options(msg, &intent, &reason, error);
+        r = bus_message_read_options(msg, stop_options, &o, error);
+        _cleanup_free_ char *reason = o.reason;
         if (r < 0)
                 return r;
+        RunStopIntent intent = {
+                .keep_active = o.keep_active,
+                .reason = reason,
+                .skip_post_stop = o.skip_post_stop,
+                .reboot = o.reboot,
+        };
         r = manager_set_stop_intent(userdata, vmid, run_id, &intent);
         if (r < 0)
                 return reply_run_error(error, r, vmid, "set the stop intent of");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "alloc.h"
+#include "bus-options.h"
 #include "bus.h"
 #include "errors.h"
 #include "guestd.h"
@@ -33,6 +34,16 @@ static int caller_user(sd_bus_message *msg, uid_t *ret_uid, char **ret_user)
         return 0;
 }
 
+static const BusOption guest_options[] = {
+        { "timeout", BUS_OPTION_UINT32, offsetof(GuestOptions, timeout) },
+        { "force-stop", BUS_OPTION_BOOL, offsetof(GuestOptions, force_stop) },
+        { "keep-active", BUS_OPTION_BOOL, offsetof(GuestOptions, keep_active) },
+        { "to-disk", BUS_OPTION_BOOL, offsetof(GuestOptions, to_disk) },
+        { "statestorage", BUS_OPTION_STRING, offsetof(GuestOptions, statestorage) },
+        { "user", BUS_OPTION_STRING, offsetof(GuestOptions, user) },
+        {},
+};
+
 static int read_options(sd_bus_message *msg, GuestOptions *o, sd_bus_error *error)
 {
         _cleanup_free_ char *caller = NULL;
@@ -43,44 +54,7 @@ static int read_options(sd_bus_message *msg, GuestOptions *o, sd_bus_error *erro
         r = caller_user(msg, &uid, &caller);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *name, *s;
-                int b;
-
-                r = sd_bus_message_read(msg, "s", &name);
-                if (r < 0)
-                        return r;
-                if (streq(name, "timeout"))
-                        r = sd_bus_message_read(msg, "v", "u", &o->timeout);
-                else if (streq(name, "force-stop") || streq(name, "keep-active") || streq(name, "to-disk")) {
-                        r = sd_bus_message_read(msg, "v", "b", &b);
-                        if (r >= 0)
-                                *(streq(name, "force-stop")              ? &o->force_stop
-                                                : streq(name, "to-disk") ? &o->to_disk
-                                                                         : &o->keep_active) = b;
-                } else if (streq(name, "statestorage") || streq(name, "user")) {
-                        r = sd_bus_message_read(msg, "v", "s", &s);
-                        if (r >= 0) {
-                                char **dest = streq(name, "user") ? &o->user : &o->statestorage;
-                                free(*dest);
-                                *dest = xstrdup(s);
-                        }
-                } else
-                        return sd_bus_error_setf(
-                                error, BERTH_ERROR_INVALID_ARGUMENT, "Unknown option '%s'", name);
-                if (r < 0)
-                        return sd_bus_error_setf(
-                                error, BERTH_ERROR_INVALID_ARGUMENT, "Option '%s' has the wrong type", name);
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(msg);
+        r = bus_message_read_options(msg, guest_options, o, error);
         if (r < 0)
                 return r;
 

@@ -26,8 +26,9 @@ expect_error org.berth.Error.NotRunning bctl shutdown 200
 expect_error org.berth.Error.NotRunning bctl stop 200
 expect_error org.berth.Error.NotRunning bctl suspend 200
 expect_error org.berth.Error.NotRunning bctl resume 200
+expect_error "Option 'timeout' has the wrong type" bbus call org.berth.guest1 /org/berth/guest1 org.berth.guest1.Manager StartGuest 'ua{sv}' 200 1 timeout s soon
 expect_prop 200 State stopped
-ok "acting on a stopped guest"
+ok "acting on a stopped guest, an option of the wrong type"
 
 bctl start 200 >/dev/null
 expect_error org.berth.Error.AlreadyRunning bctl start 200
