@@ -172,7 +172,10 @@ static void on_config_changed(Store *s, StoreEventType type, const char *key, ui
                 return;
         g = manager_find_guest(m, vmid);
         if (type == STORE_EVENT_DELETE) {
-                /* A running guest keeps its object until it stops; its config is gone for the next start. */
+                /*
+                 * A running or busy guest keeps its object and last config; once stopped, it is gone at the
+                 * daemon's next start, which reads only what the store holds.
+                 */
                 if (!g || g->state != GUEST_STOPPED || g->op)
                         return;
                 log_info("Config of guest %u was removed from the store.", vmid);
