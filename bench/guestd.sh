@@ -9,6 +9,6 @@ export BERTH_SOURCE_ROOT BERTH_BUILD_ROOT
 ninja -C "$build" >/dev/null
 start_bus
 BERTH_LOG_LEVEL=info
-start_daemon berth-guestd org.berth.guest1
+start_stack
 sleep 1
 "$build/bench/bench-guestd" "$(cat "$T/berth-guestd.pid")" "$(cat "$T/dbus.pid")"

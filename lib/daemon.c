@@ -97,3 +97,16 @@ void daemon_done(Daemon *d)
         free(d->node);
         *d = (Daemon){};
 }
+
+int daemon_parse_seconds(const char *s, unsigned *ret)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || end == s || *end || *s == '-' || v == 0 || v > 86400)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}

@@ -28,5 +28,8 @@ int daemon_setup(
         Daemon *d, const char *root, const char *bus_address, const char *store_url, const char *node);
 /* Takes bus_name (once the model is ready for clients), then runs the loop until a signal stops it. */
 int daemon_serve(Daemon *d, const char *bus_name, const char *status);
+/* A timeout option's value: whole seconds, 1 to 86400; -EINVAL otherwise. */
+int daemon_parse_seconds(const char *s, unsigned *ret);
+
 /* Frees what daemon_setup() made; the daemon's model must be freed first. */
 void daemon_done(Daemon *d);

@@ -19,6 +19,8 @@ const sd_bus_error_map berth_error_map[] = {
         SD_BUS_ERROR_MAP(BERTH_ERROR_PERMISSION_DENIED, EPERM),
         SD_BUS_ERROR_MAP(BERTH_ERROR_TIMEOUT, ETIMEDOUT),
         SD_BUS_ERROR_MAP(BERTH_ERROR_NO_SUCH_TASK, ENXIO),
+        /* A hook script is a child process of the daemon that failed. */
+        SD_BUS_ERROR_MAP(BERTH_ERROR_HOOK_FAILED, ECHILD),
         SD_BUS_ERROR_MAP(BERTH_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,
 };

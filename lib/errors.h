@@ -18,6 +18,7 @@
 #define BERTH_ERROR_PERMISSION_DENIED "org.berth.Error.PermissionDenied"
 #define BERTH_ERROR_TIMEOUT "org.berth.Error.Timeout"
 #define BERTH_ERROR_NO_SUCH_TASK "org.berth.Error.NoSuchTask"
+#define BERTH_ERROR_HOOK_FAILED "org.berth.Error.HookFailed"
 #define BERTH_ERROR_FAILED "org.berth.Error.Failed"
 
 /* Name ↔ errno table, registered with sd_bus_error_add_map() by berth_errors_register(). */

@@ -42,6 +42,13 @@
                         func(*p); \
         }
 
+/* free() in an expression: p = mfree(p). */
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
 static inline void freep(void *p)
 {
         free(*(void **) p);

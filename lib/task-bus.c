@@ -86,6 +86,8 @@ static const sd_bus_vtable task_vtable[] = {
         SD_BUS_PROPERTY("User", "s", NULL, offsetof(Task, user), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Result", "s", NULL, offsetof(Task, result), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(
+                "ErrorName", "s", NULL, offsetof(Task, error_name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StartTime", "t", NULL, offsetof(Task, start_usec), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("EndTime", "t", NULL, offsetof(Task, end_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetLog", SD_BUS_ARGS("u", offset, "u", limit),
@@ -181,6 +183,6 @@ void task_bus_emit_finished(Task *t)
         const char *state = task_state_to_string(t->state);
 
         (void) sd_bus_emit_properties_changed(
-                bus, t->path, "org.berth.Task1", "State", "Result", "EndTime", NULL);
+                bus, t->path, "org.berth.Task1", "State", "Result", "ErrorName", "EndTime", NULL);
         (void) sd_bus_emit_signal(bus, t->path, "org.berth.Task1", "Finished", "ss", state, t->result);
 }

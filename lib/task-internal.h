@@ -15,6 +15,7 @@ struct Task {
         char *log_path;
         TaskState state;
         char *result;
+        char *error_name; /* a D-Bus error name once ended in error, else "" */
         uint64_t start_usec; /* µs since the epoch */
         uint64_t end_usec;
         int log_fd;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "errors.h"
 #include "fileio.h"
 #include "paths.h"
 #include "task-internal.h"
@@ -23,6 +24,9 @@ static const char *const task_state_table[_TASK_STATE_MAX] = {
         [TASK_CANCELLED] = "cancelled",
 };
 DEFINE_STRING_TABLE_LOOKUP(task_state, TaskState);
+
+/* Before the "TASK ERROR" line: the error's D-Bus name. */
+#define ERROR_NAME_PREFIX "error name: "
 
 static uint64_t now_realtime_usec(void)
 {
@@ -118,6 +122,7 @@ static void task_free(Task *t)
         free(t->user);
         free(t->log_path);
         free(t->result);
+        free(t->error_name);
         free(t);
 }
 
@@ -251,6 +256,7 @@ int task_new(TaskManager *m, const char *type, const char *id, const char *user,
         t->user = xstrdup(user);
         t->state = TASK_RUNNING;
         t->result = xstrdup("");
+        t->error_name = xstrdup("");
         t->start_usec = now_realtime_usec();
         task_append(m, t);
         task_bus_emit_added(t);
@@ -288,17 +294,18 @@ void task_log(Task *t, const char *fmt, ...)
         task_write_line(t, line);
 }
 
-void task_finish(Task *t, TaskState state, const char *fmt, ...)
+static void task_finishv(Task *t, TaskState state, const char *error_name, const char *fmt, va_list ap)
+        _printf_(4, 0);
+static void task_finishv(Task *t, TaskState state, const char *error_name, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *end = NULL;
-        va_list ap;
 
         if (t->state != TASK_RUNNING || state == TASK_RUNNING)
                 return;
         free(t->result);
-        va_start(ap, fmt);
         t->result = xvasprintf(fmt, ap);
-        va_end(ap);
+        free(t->error_name);
+        t->error_name = xstrdup(state == TASK_ERROR ? error_name : "");
         t->state = state;
         t->end_usec = now_realtime_usec();
 
@@ -313,6 +320,10 @@ void task_finish(Task *t, TaskState state, const char *fmt, ...)
                 end = xstrdup("TASK CANCELLED");
                 break;
         default:
+                /* The name goes on the line before, where task_state_from_log() finds it again. */
+                end = xasprintf(ERROR_NAME_PREFIX "%s", t->error_name);
+                task_write_line(t, end);
+                free(end);
                 end = xasprintf("TASK ERROR: %s", t->result);
                 break;
         }
@@ -321,6 +332,24 @@ void task_finish(Task *t, TaskState state, const char *fmt, ...)
         t->manager->n_finished++;
         task_bus_emit_finished(t);
         task_manager_trim(t->manager);
+}
+
+void task_finish(Task *t, TaskState state, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        task_finishv(t, state, BERTH_ERROR_FAILED, fmt, ap);
+        va_end(ap);
+}
+
+void task_fail(Task *t, const char *error_name, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        task_finishv(t, TASK_ERROR, error_name, fmt, ap);
+        va_end(ap);
 }
 
 const char *task_get_path(const Task *t)
@@ -341,6 +370,11 @@ TaskState task_get_state(const Task *t)
 const char *task_get_result(const Task *t)
 {
         return t->result;
+}
+
+const char *task_get_error_name(const Task *t)
+{
+        return t->error_name;
 }
 
 Task *task_manager_find_by_path(TaskManager *m, const char *path)
@@ -375,12 +409,16 @@ int task_read_log(const Task *t, char ***ret_lines)
         return 0;
 }
 
-/* The state a log file records in its last line; a log without one belongs to a task its daemon lost. */
-static TaskState task_state_from_log(char **lines, char **ret_result)
+/*
+ * The state a log file records in its last line, and for an error the name on
+ * the line before; a log without one belongs to a task its daemon lost.
+ */
+static TaskState task_state_from_log(char **lines, char **ret_result, char **ret_error_name)
 {
         size_t n = strv_length(lines);
-        const char *last = n > 0 ? lines[n - 1] : "", *rest;
+        const char *last = n > 0 ? lines[n - 1] : "", *rest, *name;
 
+        *ret_error_name = xstrdup("");
         if (streq(last, "TASK OK")) {
                 *ret_result = xstrdup("");
                 return TASK_OK;
@@ -393,6 +431,9 @@ static TaskState task_state_from_log(char **lines, char **ret_result)
                 *ret_result = xstrdup(rest);
                 return TASK_WARNINGS;
         }
+        free(*ret_error_name);
+        name = n > 1 ? startswith(lines[n - 2], ERROR_NAME_PREFIX) : NULL;
+        *ret_error_name = xstrdup(name ?: BERTH_ERROR_FAILED);
         if ((rest = startswith(last, "TASK ERROR: "))) {
                 *ret_result = xstrdup(rest);
                 return TASK_ERROR;
@@ -427,7 +468,7 @@ int task_manager_load(TaskManager *m, const char *upid, Task **ret)
         t->type = xstrdup(u.type);
         t->id = xstrdup(u.id);
         t->user = xstrdup(u.user);
-        t->state = task_state_from_log(lines, &t->result);
+        t->state = task_state_from_log(lines, &t->result, &t->error_name);
         t->start_usec = (uint64_t) u.starttime * 1000000ULL;
         t->end_usec = (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000;
         task_append(m, t);

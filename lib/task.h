@@ -63,8 +63,11 @@ void task_set_cancel_handler(Task *t, TaskCancelHandler cb, void *userdata);
 void task_log(Task *t, const char *fmt, ...) _printf_(2, 3);
 /* Ends a task: writes the "TASK ..." line, emits PropertiesChanged and Finished. Only the first call counts. */
 void task_finish(Task *t, TaskState state, const char *fmt, ...) _printf_(3, 4);
+/* Ends a task in error, naming the error as a method would (org.berth.Error.*); task_finish() names it Failed. */
+void task_fail(Task *t, const char *error_name, const char *fmt, ...) _printf_(3, 4);
 
 const char *task_get_path(const Task *t);
 const char *task_get_upid(const Task *t);
 TaskState task_get_state(const Task *t);
 const char *task_get_result(const Task *t);
+const char *task_get_error_name(const Task *t);

@@ -63,12 +63,7 @@ static Guest *guest_free(Guest *g)
         if (!g)
                 return NULL;
         guest_unwatch(g);
-        if (g->hook_event)
-                event_free(g->hook_event);
-        if (g->hook_timer)
-                event_free(g->hook_timer);
-        if (g->hook_pidfd >= 0)
-                close(g->hook_pidfd);
+        hook_free(g->hook);
         /* Whoever waits gets an answer rather than a dropped call. */
         guest_complete_waits(g, -ECANCELED);
         run_free(g->run);
@@ -91,7 +86,7 @@ static Guest *manager_get_guest(Manager *m, uint32_t vmid)
         if (g)
                 return g;
         g = new0(Guest, 1);
-        *g = (Guest){ .manager = m, .vmid = vmid, .pidfd = -1, .hook_pidfd = -1 };
+        *g = (Guest){ .manager = m, .vmid = vmid, .pidfd = -1 };
         m->guests = xrealloc(m->guests, (m->n_guests + 1) * sizeof *m->guests);
         m->guests[m->n_guests++] = g;
         return g;
@@ -108,6 +103,7 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
                 .node = xstrdup(node),
                 .prepare_timeout_sec = 10,
                 .hook_timeout_sec = 60,
+                .events_fd = -1,
         };
         *ret = m;
         return 0;
@@ -117,6 +113,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        manager_close_events(m);
         for (size_t i = 0; i < m->n_guests; i++)
                 guest_free(m->guests[i]);
         free(m->guests);
@@ -148,16 +145,16 @@ static void guest_finish_cleanup(Guest *g, const char *result)
         guest_complete_waits(g, 0);
 }
 
-static void on_hook_exit(evutil_socket_t fd, short what, void *userdata)
+static void on_hook_done(Hook *h, int status, bool timed_out, void *userdata)
 {
         Guest *g = userdata;
         const char *result = "ok";
-        int status;
 
-        status = spawn_wait(g->hook_pid);
-        if (g->hook_timed_out)
+        if (timed_out) {
+                log_error("Guest %u: post-stop hook still running after %us, killed.", g->vmid,
+                        g->manager->hook_timeout_sec);
                 result = "hook-timeout";
-        else if (status != 0) {
+        } else if (status != 0) {
                 if (status < 0)
                         log_error_errno(status, "Guest %u: failed to reap the post-stop hook: %m", g->vmid);
                 else
@@ -166,61 +163,26 @@ static void on_hook_exit(evutil_socket_t fd, short what, void *userdata)
                 result = "hook-failed";
         } else
                 log_info("Guest %u: post-stop hook finished.", g->vmid);
-
-        event_free(g->hook_event);
-        g->hook_event = NULL;
-        event_free(g->hook_timer);
-        g->hook_timer = NULL;
-        close(g->hook_pidfd);
-        g->hook_pidfd = -1;
-        g->hook_pid = 0;
+        g->hook = hook_free(g->hook);
         guest_finish_cleanup(g, result);
 }
 
-static void on_hook_timeout(evutil_socket_t fd, short what, void *userdata)
-{
-        Guest *g = userdata;
-
-        log_error("Guest %u: post-stop hook still running after %us, killing it.", g->vmid,
-                g->manager->hook_timeout_sec);
-        g->hook_timed_out = true;
-        /* The hook runs in a process group of its own, so whatever it started goes too. */
-        if (kill(-g->hook_pid, SIGKILL) < 0)
-                (void) kill(g->hook_pid, SIGKILL);
-}
-
-/* Starts the hook; 1 when it runs (cleanup continues in on_hook_exit), 0 when there is none to run. */
+/* Starts the hook; 1 when it runs (cleanup continues in on_hook_done), 0 when there is none to run. */
 static int guest_start_hook(Guest *g, const char *script)
 {
         Run *run = g->run;
-        _cleanup_free_ char *vmid = xasprintf("%u", g->vmid);
         _cleanup_free_ char *env_run = xasprintf("BERTH_RUN_ID=%s", run->run_id);
         _cleanup_free_ char *env_reason = xasprintf("BERTH_STOP_REASON=%s", strempty(run->reason));
-        char *argv[] = { (char *) script, vmid, (char *) "post-stop", NULL };
         char *env[] = { env_run, env_reason, NULL };
-        SpawnOptions o = { .env = env, .new_process_group = true };
-        struct timeval tv = { .tv_sec = g->manager->hook_timeout_sec };
-        pid_t pid;
-        int r, fd;
+        _cleanup_free_ char *log = hook_log_path(g->vmid);
+        HookOptions o = { .env = env, .log_path = log, .timeout_sec = g->manager->hook_timeout_sec };
+        int r;
 
-        r = spawn(argv, &o, &pid);
+        r = hook_start(g->manager->base, script, g->vmid, "post-stop", &o, on_hook_done, g, &g->hook);
         if (r < 0)
                 return log_error_errno(r, "Guest %u: failed to run post-stop hook %s: %m", g->vmid, script);
-        /* The child is ours and not yet reaped, so its pid cannot have been reused. */
-        fd = pidfd_open_checked(pid);
-        if (fd < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) spawn_wait(pid);
-                return log_error_errno(fd, "Guest %u: failed to watch post-stop hook: %m", g->vmid);
-        }
-        log_info("Guest %u: running post-stop hook %s (pid %d).", g->vmid, script, (int) pid);
-        g->hook_pid = pid;
-        g->hook_pidfd = fd;
-        g->hook_timed_out = false;
-        g->hook_event = event_new(g->manager->base, fd, EV_READ, on_hook_exit, g);
-        g->hook_timer = evtimer_new(g->manager->base, on_hook_timeout, g);
-        event_add(g->hook_event, NULL);
-        evtimer_add(g->hook_timer, &tv);
+        log_info("Guest %u: running post-stop hook %s (pid %d).", g->vmid, script,
+                (int) hook_get_pid(g->hook));
         return 1;
 }
 
@@ -292,8 +254,7 @@ static void guest_deactivate_volumes(Guest *g, const GuestConfig *c)
         guest_disks_free(disks, n);
 }
 
-/* Runs the cleanup of the guest's run, unless another trigger has already claimed it. */
-static void guest_cleanup(Guest *g)
+void guest_cleanup(Guest *g)
 {
         _cleanup_(guest_config_freep) GuestConfig *c = NULL;
         _cleanup_free_ char *run_dir = NULL;
@@ -326,6 +287,33 @@ static void guest_cleanup(Guest *g)
         else if (script && guest_start_hook(g, script) > 0)
                 return;
         guest_finish_cleanup(g, script && !g->run->skip_post_stop ? "hook-failed" : "ok");
+}
+
+void guest_note_shutdown(Guest *g, bool by_guest, const char *qemu_reason)
+{
+        RunStopIntent i = {
+                .keep_active = g->run->keep_active,
+                .reason = qemu_reason ? qemu_reason
+                        : by_guest    ? "guest-shutdown"
+                                      : "host",
+                .skip_post_stop = g->run->skip_post_stop,
+                .reboot = g->run->reboot,
+        };
+        int r;
+
+        log_info("Guest %u: run %s shut down by the %s (%s).", g->vmid, g->run->run_id,
+                by_guest ? "guest" : "host", strempty(qemu_reason));
+        /* A stopping run has the host's own reason already. */
+        if (g->run->state != RUN_RUNNING)
+                return;
+        r = run_set_stop_intent(g->run, &i);
+        if (r >= 0)
+                r = run_transition(g->run, RUN_STOPPING);
+        if (r >= 0)
+                r = ledger_save(g->run);
+        if (r < 0)
+                log_warning_errno(
+                        r, "Guest %u: failed to record the shutdown of run %s: %m", g->vmid, g->run->run_id);
 }
 
 static void on_pid_exit(evutil_socket_t fd, short what, void *userdata)

@@ -5,8 +5,10 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "hook.h"
 #include "ledger.h"
 #include "macro.h"
+#include "qmp.h"
 #include "store.h"
 
 /*
@@ -20,6 +22,7 @@
 
 typedef struct Manager Manager;
 typedef struct Guest Guest;
+typedef struct EventConn EventConn;
 
 /* Called once with 0 when the guest's last run is clean, or -ETIMEDOUT. */
 typedef void (*CleanWaitHandler)(Guest *g, int error, void *userdata);
@@ -39,12 +42,7 @@ struct Guest {
         int pidfd; /* of the run's process while it is watched, else -1 */
         struct event *pid_event;
 
-        /* The post-stop hook of a cleanup in progress. */
-        pid_t hook_pid;
-        int hook_pidfd;
-        struct event *hook_event;
-        struct event *hook_timer;
-        bool hook_timed_out;
+        Hook *hook; /* the post-stop hook of a cleanup in progress */
 
         CleanWait **waits;
         size_t n_waits;
@@ -62,6 +60,12 @@ struct Manager {
         size_t n_guests;
 
         sd_bus_slot *manager_slot;
+
+        /* run/berth/events.sock and the QEMUs connected to it (events.c). */
+        int events_fd;
+        struct event *events_event;
+        EventConn **event_conns;
+        size_t n_event_conns;
 };
 
 int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *node, Manager **ret);
@@ -87,6 +91,18 @@ int manager_set_stop_intent(Manager *m, uint32_t vmid, const char *run_id, const
  * -ETIMEDOUT after prepare_timeout_sec.
  */
 int manager_prepare_start(Manager *m, uint32_t vmid, CleanWaitHandler handler, void *userdata);
+
+/* The run's process is gone (or going): cleans the run unless another trigger already has. */
+void guest_cleanup(Guest *g);
+/*
+ * QEMU said it shut down (its SHUTDOWN event): by the guest itself, or for a
+ * reason of the host's. A run nobody asked to stop records QEMU's reason.
+ */
+void guest_note_shutdown(Guest *g, bool by_guest, const char *qemu_reason);
+
+/* The event socket every QEMU's second QMP monitor connects to (events.c). */
+int manager_listen_events(Manager *m);
+void manager_close_events(Manager *m);
 
 /* Implemented by the bus side (cleanupd-bus.c). */
 int manager_bus_register(Manager *m);

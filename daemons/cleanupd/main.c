@@ -31,19 +31,6 @@ static void help(void)
                "  --version               show the version\n");
 }
 
-static int parse_seconds(const char *s, unsigned *ret)
-{
-        char *end;
-        unsigned long v;
-
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || end == s || *end || *s == '-' || v == 0 || v > 86400)
-                return -EINVAL;
-        *ret = (unsigned) v;
-        return 0;
-}
-
 static int parse_argv(int argc, char *argv[])
 {
         enum {
@@ -92,7 +79,7 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case ARG_PREPARE_TIMEOUT:
                 case ARG_HOOK_TIMEOUT:
-                        if (parse_seconds(optarg,
+                        if (daemon_parse_seconds(optarg,
                                     c == ARG_HOOK_TIMEOUT ? &arg_hook_timeout : &arg_prepare_timeout) < 0)
                                 return log_error_errno(EINVAL, "Invalid number of seconds: %s", optarg);
                         break;
@@ -122,6 +109,8 @@ static int run(int argc, char *argv[])
                 m->hook_timeout_sec = arg_hook_timeout;
                 r = manager_bus_register(m);
         }
+        if (r >= 0)
+                r = manager_listen_events(m);
         if (r >= 0)
                 r = manager_reconcile(m);
         /* Taken after reconciliation: a client that sees the name finds every run accounted for. */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "cleanupd-client.h"
 #include "guestd.h"
 #include "log.h"
 #include "qemu.h"
@@ -40,6 +41,9 @@ static void guest_free(Guest *g)
         guest_config_free(g->config);
         free(g->config_text);
         free(g->path);
+        free(g->run_id);
+        free(g->exit_run_id);
+        free(g->exit_reason);
         free(g);
 }
 
@@ -200,6 +204,7 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         m->store = store;
         m->node = xstrdup(node);
         m->default_accel = xstrdup(qemu_host_default_accel());
+        m->hook_timeout_sec = 60;
         r = task_manager_new(bus, node, "guestd", "/org/berth/guest1", &m->tasks);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up tasks: %m");
@@ -209,6 +214,9 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         r = manager_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register bus objects: %m");
+        r = cleanupd_subscribe(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to cleanupd's signals: %m");
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -225,6 +233,7 @@ Manager *manager_free(Manager *m)
         sd_bus_slot_unref(m->guest_slot);
         sd_bus_slot_unref(m->enumerator_slot);
         sd_bus_slot_unref(m->object_manager_slot);
+        sd_bus_slot_unref(m->cleanupd_slot);
         task_manager_free(m->tasks);
         storage_config_free(m->storage);
         sd_bus_unref(m->bus);

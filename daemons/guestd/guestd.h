@@ -59,6 +59,9 @@ struct Guest {
         struct event *pidfd_event;
         Qmp *qmp;
         bool powered_off; /* the run's SHUTDOWN event said the guest itself powered off */
+        /* The run that ended and why, until cleanupd reports it clean and GuestStopped goes out. */
+        char *exit_run_id;
+        char *exit_reason;
 
         /* The lifecycle operation in progress, if any: one at a time per guest. */
         Operation *op;
@@ -81,6 +84,8 @@ struct Manager {
         sd_bus_slot *enumerator_slot;
         sd_bus_slot *object_manager_slot;
         StoreWatch *config_watch;
+        sd_bus_slot *cleanupd_slot; /* CleanupFinished */
+        unsigned hook_timeout_sec; /* after this, a hook is killed */
 };
 
 int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *node, Manager **ret);

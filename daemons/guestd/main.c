@@ -11,6 +11,7 @@ static const char *arg_root = "/";
 static const char *arg_bus_address;
 static char *arg_store;
 static char *arg_node;
+static unsigned arg_hook_timeout = 60;
 
 static void help(void)
 {
@@ -20,13 +21,14 @@ static void help(void)
                "  --bus-address ADDR  bus to serve on (default $BERTH_BUS_ADDRESS, else the system bus)\n"
                "  --store URL         the store (default file:<root>/var/lib/berth/store)\n"
                "  --node NAME         this node's name (default the host name)\n"
+               "  --hook-timeout SECS when a pre-start, post-start or pre-stop hook is killed (default 60)\n"
                "  -h --help           show this help\n"
                "  --version           show the version\n");
 }
 
 static int parse_argv(int argc, char *argv[])
 {
-        enum { ARG_ROOT = 0x100, ARG_BUS_ADDRESS, ARG_STORE, ARG_NODE, ARG_VERSION };
+        enum { ARG_ROOT = 0x100, ARG_BUS_ADDRESS, ARG_STORE, ARG_NODE, ARG_HOOK_TIMEOUT, ARG_VERSION };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -34,6 +36,7 @@ static int parse_argv(int argc, char *argv[])
                 { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
                 { "store", required_argument, NULL, ARG_STORE },
                 { "node", required_argument, NULL, ARG_NODE },
+                { "hook-timeout", required_argument, NULL, ARG_HOOK_TIMEOUT },
                 {},
         };
         int c;
@@ -60,6 +63,10 @@ static int parse_argv(int argc, char *argv[])
                         free(arg_node);
                         arg_node = xstrdup(optarg);
                         break;
+                case ARG_HOOK_TIMEOUT:
+                        if (daemon_parse_seconds(optarg, &arg_hook_timeout) < 0)
+                                return log_error_errno(EINVAL, "Invalid number of seconds: %s", optarg);
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -81,8 +88,10 @@ static int run(int argc, char *argv[])
         r = daemon_setup(&d, arg_root, arg_bus_address, arg_store, arg_node);
         if (r >= 0)
                 r = manager_new(d.base, d.bus, d.store, d.node, &m);
-        if (r >= 0)
+        if (r >= 0) {
+                m->hook_timeout_sec = arg_hook_timeout;
                 r = manager_load(m);
+        }
         /* The name is taken last: a client that sees it finds every guest loaded. Guests outlive the daemon. */
         if (r >= 0)
                 r = daemon_serve(&d, "org.berth.guest1", "Serving guests");

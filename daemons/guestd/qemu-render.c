@@ -146,6 +146,14 @@ static void render_run_files(Render *r)
                 add(r, "-qmp");
                 add(r, "unix:%s/qmp.sock,server=on,wait=off", run);
         }
+        if (r->ctx->events_socket) {
+                _cleanup_free_ char *events = escape(r->ctx->events_socket);
+                /* Reconnecting: a cleanupd restarted while the guest runs gets the connection back within a second. */
+                add(r, "-chardev");
+                add(r, "socket,id=berth-events,path=%s,reconnect=1", events);
+                add(r, "-mon");
+                add(r, "chardev=berth-events,mode=control");
+        }
         add(r, "-chardev");
         add(r, "file,id=serial0,path=%s/serial.log", run);
         add(r, "-serial");

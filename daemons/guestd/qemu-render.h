@@ -14,6 +14,7 @@ typedef struct QemuRenderContext {
         const StorageConfig *storage; /* resolves disk volumes to paths */
         int qmp_fd; /* >= 0: a listening socket QEMU serves QMP on; -1: QEMU listens on <run_dir>/qmp.sock */
         int incoming_fd; /* >= 0: restore the saved state QEMU will read from this fd ("-incoming defer"); -1 otherwise */
+        const char *events_socket; /* cleanupd's event socket, which a second QMP monitor connects to; NULL for none */
 } QemuRenderContext;
 
 /*

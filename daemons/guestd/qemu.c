@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "cleanupd-client.h"
+#include "errors.h"
 #include "fileio.h"
+#include "hook.h"
 #include "log.h"
 #include "paths.h"
 #include "qemu-render.h"
@@ -22,6 +25,8 @@
 /* How long QEMU gets to come up and answer QMP, and each step of a forced stop. */
 #define START_TIMEOUT_SEC 120U
 #define KILL_STEP_TIMEOUT_SEC 5U
+/* How long a stopped guest's task waits for cleanupd to report the run clean (its post-stop hook included). */
+#define CLEANUP_WAIT_SEC 120U
 
 static const char *const guest_action_table[_GUEST_ACTION_MAX] = {
         [GUEST_ACTION_START] = "start",
@@ -70,6 +75,10 @@ struct Operation {
         bool saved; /* suspend to disk: the state is complete on storage */
         bool forced; /* shutdown: force-stopped after the timeout */
         char *exit_log; /* the end of QEMU's log when it died while starting */
+        sd_bus_slot *call; /* the cleanupd call in flight */
+        Hook *hook; /* the hook phase in progress */
+        char *run_id; /* stopping: the run being stopped */
+        bool exited; /* stopping: QEMU is gone, the task waits for the run to be clean */
 };
 
 const char *qemu_host_default_accel(void)
@@ -105,25 +114,54 @@ static void operation_free(Operation *op)
         safe_close(op->state_fd);
         free(op->state_volid);
         free(op->exit_log);
+        sd_bus_slot_unref(op->call);
+        hook_free(op->hook);
+        free(op->run_id);
         guest_options_done(&op->opts);
         free(op);
+}
+
+static void operation_endv(
+        Operation *op, TaskState state, const char *error_name, const char *fmt, va_list ap) _printf_(4, 0);
+static void operation_endv(Operation *op, TaskState state, const char *error_name, const char *fmt, va_list ap)
+{
+        _cleanup_free_ char *result = xvasprintf(fmt, ap);
+        Guest *g = op->guest;
+
+        if (state == TASK_ERROR) {
+                log_warning("Guest %u: %s failed: %s", g->vmid, guest_action_to_string(op->action), result);
+                task_fail(op->task, error_name, "%s", result);
+        } else
+                task_finish(op->task, state, "%s", result);
+        g->op = NULL;
+        operation_free(op);
 }
 
 static void operation_end(Operation *op, TaskState state, const char *fmt, ...) _printf_(3, 4);
 static void operation_end(Operation *op, TaskState state, const char *fmt, ...)
 {
-        _cleanup_free_ char *result = NULL;
-        Guest *g = op->guest;
         va_list ap;
 
         va_start(ap, fmt);
-        result = xvasprintf(fmt, ap);
+        operation_endv(op, state, BERTH_ERROR_FAILED, fmt, ap);
         va_end(ap);
-        if (state == TASK_ERROR)
-                log_warning("Guest %u: %s failed: %s", g->vmid, guest_action_to_string(op->action), result);
-        task_finish(op->task, state, "%s", result);
-        g->op = NULL;
-        operation_free(op);
+}
+
+/* Ends the operation in error, with the D-Bus error name the task reports. */
+static void operation_fail(Operation *op, const char *error_name, const char *fmt, ...) _printf_(3, 4);
+static void operation_fail(Operation *op, const char *error_name, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        operation_endv(op, TASK_ERROR, error_name, fmt, ap);
+        va_end(ap);
+}
+
+/* The error name a task reports for a failed cleanupd call: cleanupd's own, or Failed when it is unreachable. */
+static const char *cleanupd_error_name(const sd_bus_error *e)
+{
+        return startswith(e->name, "org.berth.Error.") ? e->name : BERTH_ERROR_FAILED;
 }
 
 static void on_operation_timer(evutil_socket_t fd, short what, void *userdata);
@@ -182,10 +220,19 @@ static void operation_kill_next(Operation *op)
 static void guest_on_exit(Guest *g);
 static void operation_on_exit(Operation *op);
 
+/*
+ * QEMU's own output, kept outside the run directory: cleanupd removes that as
+ * soon as QEMU is gone, and the reason a start failed must outlive it.
+ */
+static char *qemu_log_path(uint32_t vmid)
+{
+        return root_path("var/log/berth/qemu/%u.log", vmid);
+}
+
 /* The last lines QEMU wrote to its log: the reason it refused to start, usually. */
 static char *qemu_log_tail(uint32_t vmid)
 {
-        _cleanup_free_ char *dir = qemu_run_dir(vmid), *path = xasprintf("%s/qemu.log", dir), *text = NULL;
+        _cleanup_free_ char *path = qemu_log_path(vmid), *text = NULL;
         size_t n;
 
         if (read_full_file(path, &text, &n) < 0 || n == 0)
@@ -248,18 +295,13 @@ void qemu_detach(Guest *g)
         g->pidfd = safe_close(g->pidfd);
 }
 
-static void guest_remove_runtime_files(Guest *g)
-{
-        _cleanup_free_ char *dir = qemu_run_dir(g->vmid);
-        int r = rm_rf(dir);
-        if (r < 0)
-                log_warning_errno(r, "Failed to remove %s, ignoring: %m", dir);
-}
-
-/* QEMU is gone: collect it, tidy up, tell everyone, and let the operation in progress react. */
+/*
+ * QEMU is gone: collect it, tell everyone, and let the operation in progress
+ * react. Its runtime files are cleanupd's to remove; GuestStopped follows
+ * when cleanupd reports the run clean.
+ */
 static void guest_on_exit(Guest *g)
 {
-        _cleanup_free_ char *run_id = TAKE_PTR(g->run_id);
         const char *reason = g->op ? guest_action_to_string(g->op->action)
                 : g->powered_off   ? "poweroff"
                                    : "crash";
@@ -280,14 +322,32 @@ static void guest_on_exit(Guest *g)
         g->powered_off = false;
         if (g->op && g->op->starting)
                 g->op->exit_log = qemu_log_tail(g->vmid);
-        guest_remove_runtime_files(g);
+        free(g->exit_run_id);
+        g->exit_run_id = TAKE_PTR(g->run_id);
+        free(g->exit_reason);
+        g->exit_reason = xstrdup(reason);
         guest_set_state(g,
                 streq_ptr(guest_config_get(g->config, "lock"), "suspended") ? GUEST_SUSPENDED : GUEST_STOPPED);
         guest_bus_emit_changed(g, "Pid", "RunId", NULL);
-        manager_bus_emit_guest_stopped(g->manager, g, strempty(run_id), reason);
 
         if (g->op)
                 operation_on_exit(g->op);
+}
+
+static void operation_on_clean(Operation *op, const char *result);
+
+void qemu_on_run_clean(Guest *g, const char *run_id, const char *result)
+{
+        /* cleanupd can notice an exit before our own pidfd fires; the exit is certain now. */
+        if (g->pid > 0 && streq_ptr(g->run_id, run_id))
+                guest_on_exit(g);
+        if (streq_ptr(g->exit_run_id, run_id)) {
+                manager_bus_emit_guest_stopped(g->manager, g, run_id, g->exit_reason);
+                g->exit_run_id = mfree(g->exit_run_id);
+                g->exit_reason = mfree(g->exit_reason);
+        }
+        if (g->op && g->op->exited && streq_ptr(g->op->run_id, run_id))
+                operation_on_clean(g->op, result);
 }
 
 static void operation_start_done(Operation *op, GuestState state);
@@ -421,17 +481,27 @@ static void activate_volumes(Guest *g)
 static int guest_spawn(Guest *g, int incoming_fd, char **ret_error)
 {
         _cleanup_free_ char *dir = qemu_run_dir(g->vmid), *sock = xasprintf("%s/qmp.sock", dir),
-                            *log = xasprintf("%s/qemu.log", dir), *runid_path = xasprintf("%s/run-id", dir);
+                            *log = qemu_log_path(g->vmid), *runid_path = xasprintf("%s/run-id", dir),
+                            *events = root_path("run/berth/events.sock"), *log_dir = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int listen_fd = -1;
         sd_id128_t id;
         pid_t pid;
         int r;
 
-        guest_remove_runtime_files(g);
-        r = mkdir_p(dir, 0750);
+        /* PrepareStart has made sure the previous run is clean: whatever is left here is debris. */
+        r = rm_rf(dir);
+        if (r >= 0)
+                r = mkdir_p(dir, 0750);
         if (r < 0)
                 return r;
+        /* Each run's log starts empty, so its tail is this run's. */
+        log_dir = xstrndup(log, strrchr(log, '/') - log);
+        r = mkdir_p(log_dir, 0750);
+        if (r < 0)
+                return r;
+        if (unlink(log) < 0 && errno != ENOENT)
+                return negative_errno();
         listen_fd = listen_unix(sock);
         if (listen_fd < 0)
                 return listen_fd;
@@ -444,6 +514,7 @@ static int guest_spawn(Guest *g, int incoming_fd, char **ret_error)
                 .storage = g->manager->storage,
                 .qmp_fd = listen_fd,
                 .incoming_fd = incoming_fd,
+                .events_socket = events,
         };
         r = qemu_render_argv(g->config, &ctx, &argv, ret_error);
         if (r < 0)
@@ -504,41 +575,154 @@ static int open_vmstate(Guest *g, char **ret_volid, int *ret_fd)
         return 0;
 }
 
-static void operation_begin_start(Operation *op)
+static void on_run_registered(const sd_bus_error *error, void *userdata)
+{
+        Operation *op = userdata;
+        Guest *g = op->guest;
+
+        op->call = sd_bus_slot_unref(op->call);
+        if (!error)
+                return;
+        /* A QEMU that is already gone fails the start through its exit, with QEMU's own words. */
+        if (streq(error->name, BERTH_ERROR_NOT_RUNNING))
+                return;
+        (void) kill(g->pid, SIGKILL);
+        op->starting = false;
+        operation_fail(op, cleanupd_error_name(error), "cleanupd did not take run %s: %s",
+                strempty(g->run_id), error->message);
+}
+
+static void operation_spawn(Operation *op)
 {
         _cleanup_free_ char *error = NULL;
         Guest *g = op->guest;
         int r;
 
-        op->starting = true;
-        op->kill_step = KILL_NONE;
         if (g->state == GUEST_SUSPENDED) {
                 r = open_vmstate(g, &op->state_volid, &op->state_fd);
                 if (r < 0)
                         return operation_end(op, TASK_ERROR, "cannot open the saved state of guest %u: %s",
                                 g->vmid, strerror(-r));
-                task_log(op->task, "Restoring guest %u from %s", g->vmid, op->state_volid);
-        } else
-                task_log(op->task, "Starting guest %u", g->vmid);
-
+                task_log(op->task, "Restoring from %s", op->state_volid);
+        }
         op->incoming_fd = op->state_fd;
         r = guest_spawn(g, op->state_fd, &error);
         op->state_fd = safe_close(op->state_fd);
         if (r < 0)
                 return operation_end(op, TASK_ERROR, "failed to start QEMU: %s", error ? error : strerror(-r));
         task_log(op->task, "QEMU %d started, run %s", (int) g->pid, g->run_id);
+        r = cleanupd_register_run(g->manager, g->vmid, g->run_id, g->pid, on_run_registered, op, &op->call);
+        if (r < 0) {
+                (void) kill(g->pid, SIGKILL);
+                op->starting = false;
+                return operation_end(
+                        op, TASK_ERROR, "cannot register run %s with cleanupd: %s", g->run_id, strerror(-r));
+        }
         operation_arm_timer(op, START_TIMEOUT_SEC);
+}
+
+static void operation_run_hook(Operation *op, const char *phase, HookDoneHandler done)
+{
+        Guest *g = op->guest;
+        const char *script = guest_config_get(g->config, "hookscript");
+        _cleanup_free_ char *log = hook_log_path(g->vmid),
+                            *env_run = xasprintf("BERTH_RUN_ID=%s", strempty(op->run_id ?: g->run_id));
+        char *env[] = { env_run, NULL };
+        HookOptions o = { .env = env, .log_path = log, .timeout_sec = g->manager->hook_timeout_sec };
+        int r;
+
+        task_log(op->task, "Running %s hook %s", phase, script);
+        r = hook_start(g->manager->base, script, g->vmid, phase, &o, done, op, &op->hook);
+        if (r < 0)
+                /* Reported as the hook's own failure: the handler decides what that means for its phase. */
+                done(NULL, r, false, op);
+}
+
+/* Why a hook failed, for the task: its exit status, its timeout, or why it could not run. */
+static char *hook_failure(Operation *op, int status, bool timed_out)
+{
+        if (timed_out)
+                return xasprintf("timed out after %u s and was killed", op->guest->manager->hook_timeout_sec);
+        if (status < 0)
+                return xasprintf("could not run: %s", strerror(-status));
+        return xasprintf("exited with status %d", status);
+}
+
+static void on_pre_start_done(Hook *h, int status, bool timed_out, void *userdata)
+{
+        Operation *op = userdata;
+
+        op->hook = hook_free(op->hook);
+        if (status != 0 || timed_out) {
+                _cleanup_free_ char *why = hook_failure(op, status, timed_out);
+                op->starting = false;
+                return operation_fail(
+                        op, BERTH_ERROR_HOOK_FAILED, "pre-start hook of guest %u %s", op->guest->vmid, why);
+        }
+        operation_spawn(op);
+}
+
+static void on_start_prepared(const sd_bus_error *error, void *userdata)
+{
+        Operation *op = userdata;
+        Guest *g = op->guest;
+
+        op->call = sd_bus_slot_unref(op->call);
+        if (error) {
+                op->starting = false;
+                return operation_fail(op, cleanupd_error_name(error),
+                        "the previous run of guest %u is not clean: %s", g->vmid, error->message);
+        }
+        if (guest_config_get(g->config, "hookscript"))
+                return operation_run_hook(op, "pre-start", on_pre_start_done);
+        operation_spawn(op);
+}
+
+/* Start: cleanupd's PrepareStart, the pre-start hook, QEMU, RegisterRun, QEMU up, the post-start hook. */
+static void operation_begin_start(Operation *op)
+{
+        Guest *g = op->guest;
+        int r;
+
+        op->starting = true;
+        op->kill_step = KILL_NONE;
+        task_log(op->task, "%s guest %u", g->state == GUEST_SUSPENDED ? "Restoring" : "Starting", g->vmid);
+        r = cleanupd_prepare_start(g->manager, g->vmid, on_start_prepared, op, &op->call);
+        if (r < 0) {
+                op->starting = false;
+                return operation_end(op, TASK_ERROR, "cannot ask cleanupd: %s", strerror(-r));
+        }
+}
+
+static void operation_started(Operation *op, const char *hook_failure_text)
+{
+        Guest *g = op->guest;
+        const char *what = op->state_volid ? "restored" : "started";
+
+        manager_bus_emit_guest_started(g->manager, g);
+        if (hook_failure_text)
+                return operation_end(op, TASK_WARNINGS, "guest %u %s, but its post-start hook %s", g->vmid,
+                        what, hook_failure_text);
+        operation_end(op, TASK_OK, "guest %u %s", g->vmid, what);
+}
+
+static void on_post_start_done(Hook *h, int status, bool timed_out, void *userdata)
+{
+        Operation *op = userdata;
+        _cleanup_free_ char *why = status != 0 || timed_out ? hook_failure(op, status, timed_out) : NULL;
+
+        op->hook = hook_free(op->hook);
+        operation_started(op, why);
 }
 
 static void operation_start_done(Operation *op, GuestState state)
 {
         Guest *g = op->guest;
-        bool restored = op->state_volid != NULL;
 
         op->starting = false;
         operation_disarm_timer(op);
         guest_set_state(g, state);
-        if (restored) {
+        if (op->state_volid) {
                 (void) guest_config_set(g->config, "lock", NULL, NULL);
                 (void) guest_config_set(g->config, "vmstate", NULL, NULL);
                 int r = guest_save_config(g);
@@ -549,8 +733,9 @@ static void operation_start_done(Operation *op, GuestState state)
                         log_warning_errno(
                                 r, "Guest %u: failed to remove %s, ignoring: %m", g->vmid, op->state_volid);
         }
-        manager_bus_emit_guest_started(g->manager, g);
-        operation_end(op, TASK_OK, restored ? "guest %u restored" : "guest %u started", g->vmid);
+        if (guest_config_get(g->config, "hookscript"))
+                return operation_run_hook(op, "post-start", on_post_start_done);
+        operation_started(op, NULL);
 }
 
 /* A start that cannot complete: QEMU goes, and the task says why. */
@@ -581,6 +766,67 @@ static void operation_begin_shutdown(Operation *op)
         if (!g->qmp || qmp_command(g->qmp, "system_powerdown", NULL, qmp_log_reply, g) < 0)
                 task_log(op->task, "QMP is not connected: cannot ask the guest to power down");
         operation_arm_timer(op, timeout);
+}
+
+/* The stop itself, once cleanupd knows why: ACPI power-down, the forced stop, or QEMU's quit after a save. */
+static void operation_stop_now(Operation *op)
+{
+        switch (op->action) {
+        case GUEST_ACTION_SHUTDOWN:
+        case GUEST_ACTION_REBOOT:
+                return operation_begin_shutdown(op);
+        default:
+                return operation_kill_next(op);
+        }
+}
+
+static void on_stop_intent_set(const sd_bus_error *error, void *userdata)
+{
+        Operation *op = userdata;
+
+        op->call = sd_bus_slot_unref(op->call);
+        /* Stopping must work without cleanupd; it cleans the run when it is back, without the intent. */
+        if (error)
+                task_log(op->task, "cleanupd did not record why the guest stops (%s); stopping anyway",
+                        error->message);
+        operation_stop_now(op);
+}
+
+/* Tells cleanupd why the run is about to end, before it ends: keep-active must hold for its cleanup. */
+static void operation_set_stop_intent(Operation *op)
+{
+        Guest *g = op->guest;
+        int r;
+
+        r = cleanupd_set_stop_intent(g->manager, g->vmid, op->run_id, guest_action_to_string(op->action),
+                op->opts.keep_active, on_stop_intent_set, op, &op->call);
+        if (r < 0) {
+                task_log(op->task, "Cannot tell cleanupd why the guest stops: %s", strerror(-r));
+                operation_stop_now(op);
+        }
+}
+
+static void on_pre_stop_done(Hook *h, int status, bool timed_out, void *userdata)
+{
+        Operation *op = userdata;
+
+        op->hook = hook_free(op->hook);
+        if (status != 0 || timed_out) {
+                _cleanup_free_ char *why = hook_failure(op, status, timed_out);
+                task_log(op->task, "pre-stop hook %s; stopping anyway", why);
+        }
+        operation_set_stop_intent(op);
+}
+
+/* Shutdown, stop and reboot: the pre-stop hook, cleanupd's SetStopIntent, then the stop. */
+static void operation_begin_stop(Operation *op)
+{
+        Guest *g = op->guest;
+
+        op->run_id = xstrdup(strempty(g->run_id));
+        if (guest_config_get(g->config, "hookscript"))
+                return operation_run_hook(op, "pre-stop", on_pre_stop_done);
+        operation_set_stop_intent(op);
 }
 
 static void on_stop_reply(
@@ -660,9 +906,8 @@ static void operation_on_migration(Operation *op, const char *status)
         if (r < 0)
                 return operation_abort_save(op, "cannot record the saved state in the config");
         task_log(op->task, "State saved to %s; stopping QEMU", op->state_volid);
-        (void) qmp_command(g->qmp, "quit", NULL, qmp_log_reply, g);
-        operation_arm_timer(op, KILL_STEP_TIMEOUT_SEC);
-        op->kill_step = KILL_QUIT;
+        op->run_id = xstrdup(strempty(g->run_id));
+        operation_set_stop_intent(op);
 }
 
 static const Storage *state_storage(Manager *m, const char *id)
@@ -735,22 +980,40 @@ static void operation_on_exit(Operation *op)
         case GUEST_ACTION_REBOOT:
                 operation_disarm_timer(op);
                 task_log(op->task, "Guest %u is down; starting it again", g->vmid);
+                /* PrepareStart waits for the old run's cleanup. */
                 return operation_begin_start(op);
+        case GUEST_ACTION_SUSPEND:
+                if (!op->saved)
+                        return operation_end(op, TASK_ERROR, "QEMU exited unexpectedly");
+                _fallthrough_;
         case GUEST_ACTION_SHUTDOWN:
         case GUEST_ACTION_STOP:
-                if (op->forced)
-                        return operation_end(op, TASK_WARNINGS,
-                                "guest %u did not shut down within %u s and was stopped", g->vmid,
-                                op->opts.timeout ? op->opts.timeout : DEFAULT_SHUTDOWN_TIMEOUT_SEC);
-                return operation_end(op, TASK_OK, "guest %u stopped", g->vmid);
-        case GUEST_ACTION_SUSPEND:
-                if (op->saved)
-                        return operation_end(
-                                op, TASK_OK, "guest %u suspended to %s", g->vmid, op->state_volid);
-                _fallthrough_;
+                op->exited = true;
+                task_log(op->task, "QEMU is gone; waiting for cleanupd to clean run %s", op->run_id);
+                operation_arm_timer(op, CLEANUP_WAIT_SEC);
+                return;
         default:
                 return operation_end(op, TASK_ERROR, "QEMU exited unexpectedly");
         }
+}
+
+/* The stopped run is clean: the stop's task ends, saying how the cleanup went when it did not go well. */
+static void operation_on_clean(Operation *op, const char *result)
+{
+        Guest *g = op->guest;
+        _cleanup_free_ char *what = NULL;
+
+        operation_disarm_timer(op);
+        if (op->action == GUEST_ACTION_SUSPEND)
+                what = xasprintf("guest %u suspended to %s", g->vmid, op->state_volid);
+        else if (op->forced)
+                what = xasprintf("guest %u did not shut down within %u s and was stopped", g->vmid,
+                        op->opts.timeout ? op->opts.timeout : DEFAULT_SHUTDOWN_TIMEOUT_SEC);
+        else
+                what = xasprintf("guest %u stopped", g->vmid);
+        if (!streq(result, "ok"))
+                return operation_end(op, TASK_WARNINGS, "%s; cleanup: %s", what, result);
+        operation_end(op, op->forced ? TASK_WARNINGS : TASK_OK, "%s", what);
 }
 
 static void on_operation_timer(evutil_socket_t fd, short what, void *userdata)
@@ -758,6 +1021,10 @@ static void on_operation_timer(evutil_socket_t fd, short what, void *userdata)
         Operation *op = userdata;
         Guest *g = op->guest;
 
+        if (op->exited)
+                return operation_end(op, TASK_WARNINGS,
+                        "guest %u stopped, but cleanupd did not report run %s clean within %u s", g->vmid,
+                        op->run_id, CLEANUP_WAIT_SEC);
         if (op->starting) {
                 _cleanup_free_ char *why = xasprintf("QEMU did not come up within %u s", START_TIMEOUT_SEC);
                 return operation_fail_start(op, why);
@@ -778,7 +1045,7 @@ static void on_cancel(Task *t, void *userdata)
         Operation *op = userdata;
 
         /* Only waiting can be cancelled; a stop that has begun runs to its end. */
-        if (op->kill_step != KILL_NONE || op->starting || op->action == GUEST_ACTION_SUSPEND)
+        if (op->kill_step != KILL_NONE || op->starting || op->exited || op->action == GUEST_ACTION_SUSPEND)
                 return;
         operation_end(op, TASK_CANCELLED, "cancelled");
 }
@@ -858,10 +1125,8 @@ int guest_act(Guest *g, GuestAction action, const GuestOptions *o, Task **ret)
                 break;
         case GUEST_ACTION_SHUTDOWN:
         case GUEST_ACTION_REBOOT:
-                operation_begin_shutdown(op);
-                break;
         case GUEST_ACTION_STOP:
-                operation_kill_next(op);
+                operation_begin_stop(op);
                 break;
         case GUEST_ACTION_SUSPEND:
                 if (o->to_disk)
@@ -895,10 +1160,9 @@ void qemu_reattach(Guest *g)
 
         if (read_full_file(pidfile, &text, NULL) < 0 || sscanf(text, "%d", &pid) != 1 || pid <= 0 ||
                 !pid_is_guest_qemu(pid, g->vmid)) {
-                if (access(dir, F_OK) == 0) {
-                        log_info("Guest %u: its QEMU is gone; removing its runtime files.", g->vmid);
-                        guest_remove_runtime_files(g);
-                }
+                /* cleanupd cleans the run that ended while we were away, now or once it is back. */
+                if (access(dir, F_OK) == 0)
+                        log_info("Guest %u: its QEMU is gone.", g->vmid);
                 return;
         }
         r = guest_watch_pid(g, pid);

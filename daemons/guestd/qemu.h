@@ -15,3 +15,6 @@ void qemu_reattach(Guest *g);
 void qemu_detach(Guest *g);
 
 int guest_save_config(Guest *g);
+
+/* cleanupd reports a run of the guest clean (CleanupFinished). */
+void qemu_on_run_clean(Guest *g, const char *run_id, const char *result);

@@ -74,6 +74,12 @@ start_daemon() {
         fail "$bin did not take $name"
 }
 
+# start_stack [GUESTD-ARGS...]: cleanupd, then guestd, which needs it to start and stop guests.
+start_stack() {
+        start_daemon berth-cleanupd org.berth.cleanup1
+        start_daemon berth-guestd org.berth.guest1 "$@"
+}
+
 stop_daemon() {
         local bin=$1 sig=${2:-TERM}
         local pid
@@ -144,6 +150,17 @@ wait_guest_up() {
                 sleep 0.1
         done
         fail "guest $1 did not boot (serial log: $(tail -c 300 "$log" 2>/dev/null))"
+}
+
+# wait_until DESCRIPTION COMMAND...: polls the command for up to 20 s.
+wait_until() {
+        local what=$1 i
+        shift
+        for i in $(seq 400); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        fail "timed out waiting until $what"
 }
 
 qemu_pid() { cat "$ROOT/run/berth/qemu/$1/qemu.pid"; }

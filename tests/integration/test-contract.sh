@@ -3,8 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_bus
-start_daemon berth-guestd org.berth.guest1
-start_daemon berth-cleanupd org.berth.cleanup1
+start_stack
 create_guest 600 "$(firmware_guest_config contract)"
 task=$(bbus call org.berth.guest1 /org/berth/guest1 org.berth.guest1.Manager StartGuest 'ua{sv}' 600 0 | cut -d'"' -f2)
 bctl stop 600 >/dev/null 2>&1 || true

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_bus
-start_daemon berth-guestd org.berth.guest1
+start_stack
 
 create_guest 200 "$(firmware_guest_config errors)"
 digest=$(prop 200 Digest)

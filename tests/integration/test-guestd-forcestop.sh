@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_bus
-start_daemon berth-guestd org.berth.guest1
+start_stack
 
 create_guest 300 "$(firmware_guest_config firmware)"
 bctl start 300 >/dev/null

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_bus
-start_daemon berth-guestd org.berth.guest1
+start_stack
 
 create_guest 100 "$(os_guest_config lifecycle)"
 expect_prop 100 State stopped

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_bus
-start_daemon berth-guestd org.berth.guest1
+start_stack
 create_guest 500 "$(firmware_guest_config policy)"
 
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_bus
-start_daemon berth-guestd org.berth.guest1
+start_stack
 
 create_guest 400 "$(os_guest_config restart)"
 create_guest 401 "$(firmware_guest_config gone)"
@@ -16,7 +16,7 @@ bctl suspend 401 >/dev/null
 
 stop_daemon berth-guestd KILL
 kill -0 "$pid" || fail "guest QEMU died with guestd"
-# While guestd is down, one QEMU dies: the new guestd must notice and tidy up.
+# While guestd is down, one QEMU dies: the new guestd must notice, cleanupd tidies up.
 kill -KILL "$gone"
 start_daemon berth-guestd org.berth.guest1
 ok "guestd killed and restarted"
@@ -25,7 +25,7 @@ expect_prop 400 State running
 expect_prop 400 Pid "$pid"
 expect_prop 400 RunId "$run"
 expect_prop 401 State stopped
-[ ! -e "$ROOT/run/berth/qemu/401" ] || fail "runtime files of the dead guest left behind"
+wait_until "cleanupd removed the dead guest's runtime files" test ! -e "$ROOT/run/berth/qemu/401"
 ok "re-attached to the running guest; the dead one shows stopped, cleaned up"
 
 wait_guest_up 400

@@ -4,6 +4,23 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "alloc.h"
+#include "fileio.h"
+
+/* A fresh directory under /tmp for one test; test_tmpdir_free() removes it with its contents. */
+static inline char *test_tmpdir_new(void)
+{
+        char t[] = "/tmp/berth-test-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(t));
+        return xstrdup(t);
+}
+
+static inline void test_tmpdir_free(char *dir)
+{
+        ck_assert_int_eq(rm_rf(dir), 0);
+        free(dir);
+}
+
 /* Runs every test of s, each in its own process; the exit status of the test program. */
 static inline int run_suite(Suite *s)
 {

@@ -21,6 +21,7 @@ static const struct {
         { BERTH_ERROR_PERMISSION_DENIED, EPERM },
         { BERTH_ERROR_TIMEOUT, ETIMEDOUT },
         { BERTH_ERROR_NO_SUCH_TASK, ENXIO },
+        { BERTH_ERROR_HOOK_FAILED, ECHILD },
         { BERTH_ERROR_FAILED, EIO },
 };
 

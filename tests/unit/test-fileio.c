@@ -15,15 +15,12 @@ static char *tmpdir;
 
 static void setup(void)
 {
-        char t[] = "/tmp/berth-test-XXXXXX";
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        tmpdir = xstrdup(t);
+        tmpdir = test_tmpdir_new();
 }
 
 static void teardown(void)
 {
-        ck_assert_int_eq(rm_rf(tmpdir), 0);
-        free(tmpdir);
+        test_tmpdir_free(tmpdir);
 }
 
 START_TEST(test_atomic_write_replaces)

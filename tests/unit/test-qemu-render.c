@@ -79,6 +79,7 @@ START_TEST(test_golden)
                 .storage = storage,
                 .qmp_fd = t->qmp_fd,
                 .incoming_fd = t->incoming_fd,
+                .events_socket = "/run/berth/events.sock",
         };
 
         ck_assert_int_eq(paths_set_root("/"), 0);
@@ -327,11 +328,12 @@ START_TEST(test_qemu_accepts)
         _cleanup_(storage_config_freep) StorageConfig *storage = NULL;
         _cleanup_free_ char *run = xasprintf("%s/run/berth,qemu/%" PRIu32, tmpdir, t->vmid),
                             *log = xasprintf("%s/qemu.log", tmpdir),
-                            *sock = xasprintf("%s/check.sock", tmpdir), *path = NULL, *out = NULL,
+                            *sock = xasprintf("%s/check.sock", tmpdir),
+                            *events = xasprintf("%s/ev,ents.sock", tmpdir), *path = NULL, *out = NULL,
                             *error = NULL, *line = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         const char *accel = guest_config_get(c, "accel") ?: t->default_accel;
-        int pipefd[2] = { -1, -1 }, listen_fd, client_fd;
+        int pipefd[2] = { -1, -1 }, listen_fd, client_fd, events_fd;
         size_t n = 0;
         pid_t pid;
 
@@ -350,6 +352,7 @@ START_TEST(test_qemu_accepts)
 
         listen_fd = listen_unix(sock);
         client_fd = connect_unix(sock);
+        events_fd = listen_unix(events);
         if (t->incoming_fd >= 0)
                 ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
         QemuRenderContext ctx = {
@@ -360,6 +363,7 @@ START_TEST(test_qemu_accepts)
                 .storage = storage,
                 .qmp_fd = t->qmp_fd >= 0 ? listen_fd : -1,
                 .incoming_fd = pipefd[0],
+                .events_socket = events,
         };
         ck_assert_msg(qemu_render_argv(c, &ctx, &argv, &error) == 0, "%s: %s", t->name, error);
         if (ctx.qmp_fd < 0) {
@@ -386,6 +390,14 @@ START_TEST(test_qemu_accepts)
         ck_assert_msg(line && strstr(line, "\"QMP\""), "%s: QEMU exited: %s", t->name, strempty(out));
         assert_qmp_ok(f, "{\"execute\":\"qmp_capabilities\"}\n", log);
 
+        /* The second monitor connects to the event socket and greets like the first. */
+        FILE *ev = fdopen(accept4(events_fd, NULL, NULL, SOCK_CLOEXEC), "r");
+        ck_assert_ptr_nonnull(ev);
+        free(line);
+        line = NULL;
+        ck_assert_int_gt(getline(&line, &n, ev), 0);
+        ck_assert_msg(strstr(line, "\"QMP\""), "event socket greeting: %s", line);
+
         /* The files named on the command line are where the context says. */
         path = xasprintf("%s/qemu.pid", run);
         assert_exists(path);
@@ -411,6 +423,8 @@ START_TEST(test_qemu_accepts)
         fclose(f);
         safe_close(pipefd[1]);
         ck_assert_int_eq(spawn_wait(pid), 0);
+        fclose(ev);
+        safe_close(events_fd);
         /* Not even a warning: deprecated or ignored options would show here. */
         ck_assert_int_eq(read_full_file(log, &out, NULL), 0);
         ck_assert_msg(isempty(out), "%s: QEMU said: %s", t->name, out);

@@ -80,6 +80,7 @@ static const Field task_fields[] = {
         { "User", "user" },
         { "State", "state" },
         { "Result", "result" },
+        { "ErrorName", "error-name" },
         { "StartTime", "start-time", FIELD_TIMESTAMP },
         { "EndTime", "end-time", FIELD_TIMESTAMP },
         {},
@@ -238,7 +239,7 @@ static int append_options(sd_bus_message *m)
 
 static int wait_for_task(sd_bus *bus, const char *path, const char *label)
 {
-        _cleanup_free_ char *state = NULL, *result = NULL;
+        _cleanup_free_ char *state = NULL, *result = NULL, *error_name = NULL;
         int r;
 
         r = task_wait(bus, GUEST_SERVICE, path, label);
@@ -250,8 +251,15 @@ static int wait_for_task(sd_bus *bus, const char *path, const char *label)
         r = get_string_property(bus, path, TASK_INTERFACE, "Result", &result);
         if (r < 0)
                 return r;
+        if (streq(state, "error")) {
+                r = get_string_property(bus, path, TASK_INTERFACE, "ErrorName", &error_name);
+                if (r < 0)
+                        return r;
+                fprintf(stderr, "Task failed: %s (%s)\n", result, error_name);
+                return -EIO;
+        }
         if (!streq(state, "ok") && !streq(state, "warnings")) {
-                fprintf(stderr, "Task failed: %s\n", isempty(result) ? state : result);
+                fprintf(stderr, "Task %s\n", state);
                 return -EIO;
         }
         puts(isempty(result) ? "OK" : result);
