@@ -19,29 +19,11 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "bench.h"
 #include "bus.h"
 
 #define GUESTS 1000
 #define FIRST_VMID 10000U
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, size_t n)
-{
-        qsort(v, n, sizeof *v, cmp_u64);
-        return v[n / 2];
-}
 
 static void die(const char *what, int r)
 {

@@ -18,6 +18,8 @@
 #define BERTH_ERROR_PERMISSION_DENIED "org.berth.Error.PermissionDenied"
 #define BERTH_ERROR_TIMEOUT "org.berth.Error.Timeout"
 #define BERTH_ERROR_NO_SUCH_TASK "org.berth.Error.NoSuchTask"
+#define BERTH_ERROR_NO_SUCH_WWID "org.berth.Error.NoSuchWwid"
+#define BERTH_ERROR_ALIAS_IN_USE "org.berth.Error.AliasInUse"
 #define BERTH_ERROR_HOOK_FAILED "org.berth.Error.HookFailed"
 #define BERTH_ERROR_FAILED "org.berth.Error.Failed"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "berth-conf.h"
 #include "guest-config.h"
 #include "macro.h"
 #include "utf8.h"
@@ -21,7 +22,6 @@ DEFINE_STRING_TABLE_LOOKUP(disk_format, DiskFormat);
 static const char *const disk_cache_modes[] = { "none", "writeback", "writethrough", "directsync", "unsafe",
         NULL };
 static const char *const net_models[] = { "virtio", "e1000", "rtl8139", NULL };
-static const char *const shutdown_steps[] = { "save", "shutdown", "poweroff", NULL };
 static const char *const lock_names[] = { "backup", "clone", "create", "migrate", "rollback", "snapshot",
         "suspending", "suspended", NULL };
 
@@ -417,16 +417,8 @@ static const char *check_tags(const char *v)
 
 static const char *check_shutdown_policy(const char *v)
 {
-        _cleanup_strv_free_ char **steps = split(v, ',');
-
-        STRV_FOREACH (s, steps) {
-                if (!in_set(*s, shutdown_steps))
-                        return "must be a comma-separated list of distinct steps save, shutdown, poweroff";
-                for (char *const *t = steps; t < s; t++)
-                        if (streq(*t, *s))
-                                return "must be a comma-separated list of distinct steps save, shutdown, "
-                                       "poweroff";
-        }
+        if (shutdown_policy_parse(v, NULL) < 0)
+                return "must be a comma-separated list of distinct steps save, shutdown, poweroff";
         return NULL;
 }
 
@@ -451,6 +443,7 @@ typedef struct KeySchema {
 static const KeySchema schema[] = {
         { "accel", 0, check_accel },
         { "append", 0, check_append },
+        { "autostart-once", 0, check_bool },
         { "cores", 0, check_cores },
         { "disk", 16, check_disk },
         { "hookscript", 0, check_path },

@@ -22,6 +22,8 @@
 
 static const char *const storage_type_table[_STORAGE_TYPE_MAX] = {
         [STORAGE_TYPE_DIR] = "dir",
+        [STORAGE_TYPE_LVM] = "lvm",
+        [STORAGE_TYPE_MULTIPATH] = "multipath",
 };
 DEFINE_STRING_TABLE_LOOKUP(storage_type, StorageType);
 
@@ -41,6 +43,8 @@ DEFINE_STRING_TABLE_LOOKUP(storage_content, StorageContent);
 /* Proxmox's defaults, so a storage.cfg written for Proxmox means the same here. */
 static const unsigned default_content[_STORAGE_TYPE_MAX] = {
         [STORAGE_TYPE_DIR] = BIT(STORAGE_CONTENT_IMAGES) | BIT(STORAGE_CONTENT_ROOTDIR),
+        [STORAGE_TYPE_LVM] = BIT(STORAGE_CONTENT_IMAGES) | BIT(STORAGE_CONTENT_ROOTDIR),
+        [STORAGE_TYPE_MULTIPATH] = BIT(STORAGE_CONTENT_IMAGES),
 };
 
 static void append(char **buf, const char *fmt, ...) _printf_(2, 3);
@@ -140,6 +144,36 @@ static int parse_absolute_path(const char *value, void *field, char **ret_reason
         }
         free(*(char **) field);
         *(char **) field = TAKE_PTR(path);
+        return 0;
+}
+
+/* What lvm(8) accepts as a volume group name. */
+static int parse_vgname(const char *value, void *field, char **ret_reason)
+{
+        size_t n = strlen(value);
+
+        if (n > 127 || value[0] == '-' ||
+                strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_.-") != n) {
+                *ret_reason = xstrdup("not a volume group name");
+                return -EINVAL;
+        }
+        free(*(char **) field);
+        *(char **) field = xstrdup(value);
+        return 0;
+}
+
+/* "<storage>:<name>"; whether that storage exists is the business of whoever uses the volume. */
+static int parse_volume_id(const char *value, void *field, char **ret_reason)
+{
+        const char *colon = strchr(value, ':');
+        _cleanup_free_ char *id = colon ? xstrndup(value, colon - value) : NULL;
+
+        if (!id || !storage_id_is_valid(id) || !colon[1] || strpbrk(colon + 1, " \t,")) {
+                *ret_reason = xstrdup("expected '<storage>:<volume>'");
+                return -EINVAL;
+        }
+        free(*(char **) field);
+        *(char **) field = xstrdup(value);
         return 0;
 }
 
@@ -263,6 +297,9 @@ typedef struct StorageKey {
 static const StorageKey storage_keys[] = {
         { "path", BIT(STORAGE_TYPE_DIR), BIT(STORAGE_TYPE_DIR), offsetof(Storage, path), parse_absolute_path,
                 format_string },
+        { "vgname", BIT(STORAGE_TYPE_LVM), BIT(STORAGE_TYPE_LVM), offsetof(Storage, vgname), parse_vgname,
+                format_string },
+        { "base", BIT(STORAGE_TYPE_LVM), 0, offsetof(Storage, base), parse_volume_id, format_string },
         { "content", ALL_TYPES, 0, offsetof(Storage, content), parse_content, format_content },
         { "nodes", ALL_TYPES, 0, offsetof(Storage, nodes), parse_nodes, format_nodes },
         { "shared", ALL_TYPES, 0, offsetof(Storage, shared), parse_bool, format_bool },
@@ -281,6 +318,8 @@ static void storage_done(Storage *s)
 {
         free(s->id);
         free(s->path);
+        free(s->vgname);
+        free(s->base);
         strv_free(s->nodes);
 }
 
@@ -589,6 +628,8 @@ static int volume_lookup(
                 return -ENOENT;
         if (s->disabled)
                 return -ENOMEDIUM;
+        if (!storage_drivers[s->type].volume_path)
+                return -EOPNOTSUPP;
         *ret_storage = s;
         *ret_name = colon + 1;
         return 0;
@@ -622,6 +663,8 @@ int storage_volume_alloc(const StorageConfig *c, const char *storage_id, uint32_
                 return -EMEDIUMTYPE;
         if (!vmid_is_valid(vmid) || size_bytes == 0)
                 return -EINVAL;
+        if (!storage_drivers[s->type].volume_alloc)
+                return -EOPNOTSUPP;
 
         r = storage_drivers[s->type].volume_alloc(s, vmid, name, format, size_bytes, &vname);
         if (r < 0)

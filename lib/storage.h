@@ -23,10 +23,16 @@
  * Volume IDs are "<storage>:<name>". On a dir storage a name is
  * "<vmid>/<file>" and lives at "<path>/<vmid>/<file>", the path taken under
  * the root prefix (paths.h).
+ *
+ * lvm (a volume group, optionally on a "base" volume such as a LUN of a
+ * multipath storage, whose volume names are WWIDs) and multipath storages are
+ * configuration only so far: their volumes cannot be used (-EOPNOTSUPP).
  */
 
 typedef enum StorageType {
         STORAGE_TYPE_DIR,
+        STORAGE_TYPE_LVM,
+        STORAGE_TYPE_MULTIPATH,
         _STORAGE_TYPE_MAX,
         _STORAGE_TYPE_INVALID = -EINVAL,
 } StorageType;
@@ -54,6 +60,8 @@ typedef struct Storage {
         bool shared;
         bool disabled;
         char *path; /* dir: absolute host path, without the root prefix */
+        char *vgname; /* lvm: the volume group */
+        char *base; /* lvm: the volume ID of the device it sits on; NULL when none */
 } Storage;
 
 typedef struct StorageConfig {
@@ -78,7 +86,7 @@ bool storage_has_content(const Storage *s, StorageContent content);
 /*
  * Volume operations. Common errors: -EINVAL for a malformed volume ID or name
  * (including any ".." component), -ENOENT for an unknown storage, -ENOMEDIUM
- * for a disabled one.
+ * for a disabled one, -EOPNOTSUPP for a configuration-only type.
  */
 
 /* The volume's path on this host (root prefix applied); the volume need not exist. */

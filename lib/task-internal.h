@@ -21,8 +21,15 @@ struct Task {
         int log_fd;
         TaskCancelHandler cancel;
         void *cancel_userdata;
+        struct TaskFinishHook *finish_hooks;
+        size_t n_finish_hooks;
         Task *prev, *next;
 };
+
+typedef struct TaskFinishHook {
+        TaskFinishHandler cb;
+        void *userdata;
+} TaskFinishHook;
 
 struct TaskManager {
         sd_bus *bus;

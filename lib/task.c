@@ -122,6 +122,7 @@ static void task_free(Task *t)
         free(t->user);
         free(t->log_path);
         free(t->result);
+        free(t->finish_hooks);
         free(t->error_name);
         free(t);
 }
@@ -270,6 +271,47 @@ void task_set_cancel_handler(Task *t, TaskCancelHandler cb, void *userdata)
         t->cancel_userdata = userdata;
 }
 
+int task_cancel(Task *t)
+{
+        if (t->state != TASK_RUNNING)
+                return -ESRCH;
+        if (!t->cancel)
+                return -EOPNOTSUPP;
+        t->cancel(t, t->cancel_userdata);
+        return 0;
+}
+
+void task_add_finish_handler(Task *t, TaskFinishHandler cb, void *userdata)
+{
+        if (t->state != TASK_RUNNING) {
+                cb(t, userdata);
+                return;
+        }
+        t->finish_hooks = xrealloc(t->finish_hooks, (t->n_finish_hooks + 1) * sizeof(TaskFinishHook));
+        t->finish_hooks[t->n_finish_hooks++] = (TaskFinishHook){ cb, userdata };
+}
+
+void task_remove_finish_handler(Task *t, TaskFinishHandler cb, void *userdata)
+{
+        for (size_t i = 0; i < t->n_finish_hooks; i++)
+                if (t->finish_hooks[i].cb == cb && t->finish_hooks[i].userdata == userdata) {
+                        memmove(t->finish_hooks + i, t->finish_hooks + i + 1,
+                                (t->n_finish_hooks - i - 1) * sizeof(TaskFinishHook));
+                        t->n_finish_hooks--;
+                        return;
+                }
+}
+
+/* One at a time off the live list, so a handler may remove those after it. */
+static void task_run_finish_handlers(Task *t)
+{
+        while (t->n_finish_hooks > 0) {
+                TaskFinishHook h = t->finish_hooks[0];
+                task_remove_finish_handler(t, h.cb, h.userdata);
+                h.cb(t, h.userdata);
+        }
+}
+
 static void task_write_line(Task *t, const char *line)
 {
         size_t len = strlen(line);
@@ -331,6 +373,7 @@ static void task_finishv(Task *t, TaskState state, const char *error_name, const
         t->log_fd = safe_close(t->log_fd);
         t->manager->n_finished++;
         task_bus_emit_finished(t);
+        task_run_finish_handlers(t);
         task_manager_trim(t->manager);
 }
 

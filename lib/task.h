@@ -47,6 +47,7 @@ void upid_done(Upid *u);
 typedef struct TaskManager TaskManager;
 typedef struct Task Task;
 typedef void (*TaskCancelHandler)(Task *t, void *userdata);
+typedef void (*TaskFinishHandler)(Task *t, void *userdata);
 
 /*
  * Registers org.berth.Tasks1 on manager_path and the task objects below it.
@@ -60,6 +61,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(TaskManager *, task_manager_free);
 /* Starts a task: creates its log file and its object. The manager owns the task. */
 int task_new(TaskManager *m, const char *type, const char *id, const char *user, Task **ret);
 void task_set_cancel_handler(Task *t, TaskCancelHandler cb, void *userdata);
+/* Asks the task's cancel handler to end it: -ESRCH once it has ended, -EOPNOTSUPP when it cannot be cancelled. */
+int task_cancel(Task *t);
+/*
+ * Calls cb once when the task ends, after its Finished signal, handlers in the
+ * order they were added; on a task that has already ended, at once. The code
+ * that ends a task may still be tidying up when cb runs: act on its outcome
+ * later (from the event loop), not from within cb.
+ */
+void task_add_finish_handler(Task *t, TaskFinishHandler cb, void *userdata);
+void task_remove_finish_handler(Task *t, TaskFinishHandler cb, void *userdata);
 void task_log(Task *t, const char *fmt, ...) _printf_(2, 3);
 /* Ends a task: writes the "TASK ..." line, emits PropertiesChanged and Finished. Only the first call counts. */
 void task_finish(Task *t, TaskState state, const char *fmt, ...) _printf_(3, 4);

@@ -7,7 +7,9 @@
 #include "bus-options.h"
 #include "bus.h"
 #include "errors.h"
+#include "berth-conf.h"
 #include "guestd.h"
+#include "host-shutdown.h"
 #include "vmid.h"
 
 #define MANAGER_PATH "/org/berth/guest1"
@@ -44,27 +46,34 @@ static const BusOption guest_options[] = {
         {},
 };
 
-static int read_options(sd_bus_message *msg, GuestOptions *o, sd_bus_error *error)
+/* Reads the options into dest; *user, its 'user' option, defaults to the caller. */
+static int read_options_as(
+        sd_bus_message *msg, const BusOption *table, void *dest, char **user, sd_bus_error *error)
 {
         _cleanup_free_ char *caller = NULL;
         uid_t uid;
         int r;
 
-        *o = (GuestOptions){ .force_stop = true };
         r = caller_user(msg, &uid, &caller);
         if (r < 0)
                 return r;
-        r = bus_message_read_options(msg, guest_options, o, error);
+        r = bus_message_read_options(msg, table, dest, error);
         if (r < 0)
                 return r;
 
         /* Only root (the gateway runs as root) may act on behalf of another user. */
-        if (o->user && uid != 0)
+        if (*user && uid != 0)
                 return sd_bus_error_setf(
                         error, BERTH_ERROR_PERMISSION_DENIED, "Only root may set the 'user' option");
-        if (!o->user)
-                o->user = TAKE_PTR(caller);
+        if (!*user)
+                *user = TAKE_PTR(caller);
         return 0;
+}
+
+static int read_options(sd_bus_message *msg, GuestOptions *o, sd_bus_error *error)
+{
+        *o = (GuestOptions){ .force_stop = true };
+        return read_options_as(msg, guest_options, o, &o->user, error);
 }
 
 static int reply_guest_error(sd_bus_error *error, int r, uint32_t vmid, const char *what)
@@ -278,6 +287,53 @@ static int method_set_config(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+static const BusOption preserve_options[] = {
+        { "shutdown-timeout", BUS_OPTION_UINT32, offsetof(PreserveOptions, shutdown_timeout) },
+        { "parallel", BUS_OPTION_UINT32, offsetof(PreserveOptions, parallel) },
+        { "policy", BUS_OPTION_STRING, offsetof(PreserveOptions, policy) },
+        { "user", BUS_OPTION_STRING, offsetof(PreserveOptions, user) },
+        {},
+};
+
+static int method_preserve(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(preserve_options_done) PreserveOptions o = {};
+        Manager *m = userdata;
+        Task *task;
+        int r;
+
+        r = read_options_as(msg, preserve_options, &o, &o.user, error);
+        if (r < 0)
+                return r;
+        if (o.policy && shutdown_policy_parse(o.policy, NULL) < 0)
+                return sd_bus_error_setf(error,
+                        BERTH_ERROR_INVALID_ARGUMENT, "Invalid policy '%s': a comma-separated list of distinct steps save, shutdown, poweroff",
+                        o.policy);
+        if (o.shutdown_timeout > BERTH_CONF_MAX_SHUTDOWN_TIMEOUT)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                        "Invalid shutdown-timeout %u: at most %u s", o.shutdown_timeout,
+                        BERTH_CONF_MAX_SHUTDOWN_TIMEOUT);
+        if (o.parallel > BERTH_CONF_MAX_PARALLEL)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
+                        "Invalid parallel %u: at most %u", o.parallel, BERTH_CONF_MAX_PARALLEL);
+        r = host_shutdown_preserve(m->host_shutdown, &o, &task);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_BUSY, "A preserve of the guests is already under way");
+        if (r < 0)
+                return berth_bus_error_set_errnof(error, r, "Failed to preserve the guests: %s", strerror(-r));
+        return sd_bus_reply_method_return(msg, "o", task_get_path(task));
+}
+
+static int property_get_manager_bool(sd_bus *bus, const char *path, const char *interface,
+        const char *property, sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        bool b = streq(property, "Inhibited") ? host_shutdown_inhibited(m->host_shutdown)
+                                              : host_shutdown_shutting_down(m->host_shutdown);
+        return sd_bus_message_append(reply, "b", b);
+}
+
 #define MANAGER_ACT_METHOD(name) \
         SD_BUS_METHOD_WITH_ARGS(name, SD_BUS_ARGS("u", vmid, "a{sv}", options), SD_BUS_RESULT("o", task), \
                 method_manager_act, SD_BUS_VTABLE_UNPRIVILEGED)
@@ -285,6 +341,8 @@ static int method_set_config(sd_bus_message *msg, void *userdata, sd_bus_error *
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Node", "s", NULL, offsetof(Manager, node), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Inhibited", "b", property_get_manager_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ShuttingDown", "b", property_get_manager_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListGuests", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ussso)", guests),
                 method_list_guests, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetGuest", SD_BUS_ARGS("u", vmid), SD_BUS_RESULT("o", guest),
@@ -299,6 +357,8 @@ static const sd_bus_vtable manager_vtable[] = {
         MANAGER_ACT_METHOD("SuspendGuest"),
         MANAGER_ACT_METHOD("ResumeGuest"),
         MANAGER_ACT_METHOD("RebootGuest"),
+        SD_BUS_METHOD_WITH_ARGS("Preserve", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("o", task),
+                method_preserve, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("GuestStarted", SD_BUS_ARGS("u", vmid, "s", run_id), 0),
         SD_BUS_SIGNAL_WITH_ARGS("GuestStopped", SD_BUS_ARGS("u", vmid, "s", run_id, "s", reason), 0),
         SD_BUS_VTABLE_END,
@@ -467,10 +527,17 @@ void manager_bus_emit_guest_started(Manager *m, Guest *g)
 {
         (void) sd_bus_emit_signal(
                 m->bus, MANAGER_PATH, MANAGER_INTERFACE, "GuestStarted", "us", g->vmid, strempty(g->run_id));
+        host_shutdown_guests_changed(m->host_shutdown);
 }
 
 void manager_bus_emit_guest_stopped(Manager *m, Guest *g, const char *run_id, const char *reason)
 {
         (void) sd_bus_emit_signal(
                 m->bus, MANAGER_PATH, MANAGER_INTERFACE, "GuestStopped", "uss", g->vmid, run_id, reason);
+        host_shutdown_guests_changed(m->host_shutdown);
+}
+
+void manager_bus_emit_changed(Manager *m, const char *property)
+{
+        (void) sd_bus_emit_properties_changed(m->bus, MANAGER_PATH, MANAGER_INTERFACE, property, NULL);
 }

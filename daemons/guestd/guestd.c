@@ -2,8 +2,10 @@
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "boot.h"
 #include "cleanupd-client.h"
 #include "guestd.h"
+#include "host-shutdown.h"
 #include "log.h"
 #include "qemu.h"
 #include "vmid.h"
@@ -217,6 +219,9 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         r = cleanupd_subscribe(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to cleanupd's signals: %m");
+        r = host_shutdown_new(m, &m->host_shutdown);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch for host shutdown: %m");
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -225,6 +230,9 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        /* Before the guests: they end the tasks these wait for. */
+        m->boot = boot_free(m->boot);
+        m->host_shutdown = host_shutdown_free(m->host_shutdown);
         store_watch_free(m->config_watch);
         for (size_t i = 0; i < m->n_guests; i++)
                 guest_free(m->guests[i]);
@@ -269,6 +277,8 @@ int manager_load(Manager *m)
         for (size_t i = 0; i < m->n_guests; i++)
                 qemu_reattach(m->guests[i]);
         log_info("Loaded %zu guests.", m->n_guests);
+        host_shutdown_guests_changed(m->host_shutdown);
+        boot_schedule(m);
         return 0;
 }
 

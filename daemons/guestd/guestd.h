@@ -28,6 +28,8 @@ GuestState guest_state_from_string(const char *s);
 typedef struct Manager Manager;
 typedef struct Guest Guest;
 typedef struct Operation Operation;
+typedef struct HostShutdown HostShutdown;
+typedef struct Boot Boot;
 
 /* Options of the lifecycle methods (the a{sv} of StartGuest & co). */
 typedef struct GuestOptions {
@@ -86,6 +88,8 @@ struct Manager {
         StoreWatch *config_watch;
         sd_bus_slot *cleanupd_slot; /* CleanupFinished */
         unsigned hook_timeout_sec; /* after this, a hook is killed */
+        HostShutdown *host_shutdown; /* the inhibitor and the preserve of guests at host shutdown */
+        Boot *boot; /* the restores and starts after the host booted, while under way */
 };
 
 int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *node, Manager **ret);
@@ -131,3 +135,5 @@ void guest_bus_emit_added(Guest *g);
 void guest_bus_emit_removed(Guest *g);
 void manager_bus_emit_guest_started(Manager *m, Guest *g);
 void manager_bus_emit_guest_stopped(Manager *m, Guest *g, const char *run_id, const char *reason);
+/* PropertiesChanged for one property of the Manager. */
+void manager_bus_emit_changed(Manager *m, const char *property);

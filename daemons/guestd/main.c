@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "daemon.h"
 #include "guestd.h"
+#include "host-shutdown.h"
 #include "log.h"
 
 static const char *arg_root = "/";
@@ -95,6 +96,9 @@ static int run(int argc, char *argv[])
         /* The name is taken last: a client that sees it finds every guest loaded. Guests outlive the daemon. */
         if (r >= 0)
                 r = daemon_serve(&d, "org.berth.guest1", "Serving guests");
+        /* A SIGTERM while the host shuts down waits for the guests to be preserved. */
+        if (r >= 0)
+                r = host_shutdown_drain(m->host_shutdown, d.bus_event);
         m = manager_free(m);
         daemon_done(&d);
         return r;

@@ -123,6 +123,8 @@ static const struct {
         { "onboot", "1", 0 },
         { "onboot", "yes", -EBADMSG },
         { "onboot", "2", -EBADMSG },
+        { "autostart-once", "1", 0 },
+        { "autostart-once", "true", -EBADMSG },
         { "startup", "order=1", 0 },
         { "startup", "up=30", 0 },
         { "startup", "down=86400,order=9999,up=0", 0 },

@@ -65,6 +65,21 @@ static const struct {
                 "dir: b\n"
                 "\tpath /b b/c,d\n" },
         { "dir: root\n\tpath /\n", "dir: root\n\tpath /\n" },
+        /* A volume group on a LUN of a multipath storage: the chain multipathd-sync follows. */
+        { "multipath: san\n"
+          "\tnodes n2,n1\n"
+          "\n"
+          "lvm: vg1\n"
+          "\tshared 1\n"
+          "\tbase san:3600a098038303053453f463045727a56\n"
+          "\tvgname vg.san-1\n",
+                "multipath: san\n"
+                "\tnodes n1,n2\n"
+                "\n"
+                "lvm: vg1\n"
+                "\tvgname vg.san-1\n"
+                "\tbase san:3600a098038303053453f463045727a56\n"
+                "\tshared 1\n" },
         { "dir: u\n\tpath /srv/gr\xc3\xbc\xc3\x9f"
           "e/\xe2\x82\xac\n",
                 "dir: u\n\tpath /srv/gr\xc3\xbc\xc3\x9f"
@@ -83,7 +98,13 @@ static const struct {
         const char *error;
 } bad_inputs[] = {
         { "foo: x\n", "line 1: unknown storage type 'foo'" },
-        { "lvm: x\n\tvgname pve\n", "line 1: unknown storage type 'lvm'" },
+        { "zfspool: x\n\tpool tank\n", "line 1: unknown storage type 'zfspool'" },
+        { "lvm: x\n\tbase san:lun\n", "line 1: lvm storage 'x' needs 'vgname'" },
+        { "lvm: x\n\tvgname -vg\n", "line 2: invalid vgname '-vg': not a volume group name" },
+        { "lvm: x\n\tvgname vg\n\tbase lun\n", "line 3: invalid base 'lun': expected '<storage>:<volume>'" },
+        { "lvm: x\n\tvgname vg\n\tbase san:\n", "line 3: invalid base 'san:': expected '<storage>:<volume>'" },
+        { "lvm: x\n\tvgname vg\n\tpath /a\n", "line 3: unknown key 'path' for lvm storage 'x'" },
+        { "multipath: san\n\tbase a:b\n", "line 2: unknown key 'base' for multipath storage 'san'" },
         { "dir: local\n\tpath /a\n\tbogus 1\n", "line 3: unknown key 'bogus' for dir storage 'local'" },
         { "dir: local\n\tcontent images\n", "line 1: dir storage 'local' needs 'path'" },
         { "dir: local\n\tpath /a\n\ndir: x\n\ndir: y\n\tpath /y\n", "line 4: dir storage 'x' needs 'path'" },
@@ -157,7 +178,8 @@ START_TEST(test_default_and_content)
         ck_assert(!storage_has_content(s, STORAGE_CONTENT_IMAGES));
         ck_assert_str_eq(storage_content_to_string(STORAGE_CONTENT_SNIPPETS), "snippets");
         ck_assert_int_eq(storage_content_from_string("backup"), STORAGE_CONTENT_BACKUP);
-        ck_assert_int_eq(storage_type_from_string("lvm"), -EINVAL);
+        ck_assert_int_eq(storage_type_from_string("lvm"), STORAGE_TYPE_LVM);
+        ck_assert_int_eq(storage_type_from_string("zfspool"), -EINVAL);
 }
 END_TEST
 
@@ -170,7 +192,13 @@ static const char volume_cfg[] = "dir: local\n"
                                  "\n"
                                  "dir: isos\n"
                                  "\tpath /srv/iso\n"
-                                 "\tcontent iso\n";
+                                 "\tcontent iso\n"
+                                 "\n"
+                                 "multipath: san\n"
+                                 "\n"
+                                 "lvm: vg\n"
+                                 "\tvgname vg\n"
+                                 "\tbase san:3600a0980383030\n";
 
 static char *tmpdir;
 static StorageConfig *cfg;
@@ -233,6 +261,8 @@ static const struct {
         { "local:0100/x.raw", -EINVAL },
         { "local:1000000000/x.raw", -EINVAL },
         { "local:x/y.raw", -EINVAL },
+        { "san:3600a0980383030", -EOPNOTSUPP },
+        { "vg:vm-100-disk-0", -EOPNOTSUPP },
 };
 
 START_TEST(test_bad_volid)
@@ -320,6 +350,7 @@ START_TEST(test_alloc_errors)
         ck_assert_int_eq(storage_volume_alloc(cfg, "nosuch", 100, NULL, DISK_FORMAT_RAW, 512, &v), -ENOENT);
         ck_assert_int_eq(storage_volume_alloc(cfg, "off", 100, NULL, DISK_FORMAT_RAW, 512, &v), -ENOMEDIUM);
         ck_assert_int_eq(storage_volume_alloc(cfg, "isos", 100, NULL, DISK_FORMAT_RAW, 512, &v), -EMEDIUMTYPE);
+        ck_assert_int_eq(storage_volume_alloc(cfg, "vg", 100, NULL, DISK_FORMAT_RAW, 512, &v), -EOPNOTSUPP);
         ck_assert_int_eq(storage_volume_alloc(cfg, "local", 99, NULL, DISK_FORMAT_RAW, 512, &v), -EINVAL);
         ck_assert_int_eq(storage_volume_alloc(cfg, "local", 100, NULL, DISK_FORMAT_RAW, 0, &v), -EINVAL);
         ck_assert_int_eq(storage_volume_alloc(cfg, "local", 100, NULL, _DISK_FORMAT_MAX, 512, &v), -EINVAL);

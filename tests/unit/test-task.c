@@ -4,6 +4,8 @@
 
 #include "alloc.h"
 #include "check-main.h"
+#include "fileio.h"
+#include "paths.h"
 #include "task.h"
 
 #define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -140,6 +142,162 @@ START_TEST(test_task_state_invalid)
 }
 END_TEST
 
+/* Tasks of a manager on a bus that is never connected: signals go nowhere, the log files are real. */
+static char *tmpdir;
+static sd_bus *bus;
+static TaskManager *manager;
+
+static void manager_setup(void)
+{
+        char t[] = "/tmp/berth-test-XXXXXX";
+
+        ck_assert_ptr_nonnull(mkdtemp(t));
+        tmpdir = xstrdup(t);
+        ck_assert_int_eq(paths_set_root(tmpdir), 0);
+        ck_assert_int_ge(sd_bus_new(&bus), 0);
+        ck_assert_int_eq(task_manager_new(bus, "node1", "guestd", "/org/berth/guest1", &manager), 0);
+}
+
+static void manager_teardown(void)
+{
+        manager = task_manager_free(manager);
+        bus = sd_bus_unref(bus);
+        ck_assert_int_eq(paths_set_root("/"), 0);
+        ck_assert_int_eq(rm_rf(tmpdir), 0);
+        free(tmpdir);
+}
+
+static Task *new_task(void)
+{
+        Task *t;
+
+        ck_assert_int_eq(task_new(manager, "qmstart", "100", "root@pam", &t), 0);
+        return t;
+}
+
+/* What the finish handlers saw, in call order: their number and the task's state then. */
+typedef struct Calls {
+        int who[8];
+        TaskState state[8];
+        size_t n;
+        Task *remove; /* handler 1 removes handler 2 from this task */
+} Calls;
+
+static void record(Calls *c, int who, Task *t)
+{
+        ck_assert_uint_lt(c->n, ELEMENTSOF(c->who));
+        c->who[c->n] = who;
+        c->state[c->n++] = task_get_state(t);
+}
+
+static void on_finish_2(Task *t, void *userdata)
+{
+        record(userdata, 2, t);
+}
+
+static void on_finish_1(Task *t, void *userdata)
+{
+        Calls *c = userdata;
+
+        record(c, 1, t);
+        if (c->remove)
+                task_remove_finish_handler(c->remove, on_finish_2, c);
+}
+
+START_TEST(test_finish_handlers_in_order_once)
+{
+        Task *t = new_task();
+        Calls c = {};
+
+        task_add_finish_handler(t, on_finish_1, &c);
+        task_add_finish_handler(t, on_finish_2, &c);
+        task_log(t, "working");
+        ck_assert_uint_eq(c.n, 0);
+        task_finish(t, TASK_WARNINGS, "half done");
+        ck_assert_uint_eq(c.n, 2);
+        ck_assert_int_eq(c.who[0], 1);
+        ck_assert_int_eq(c.who[1], 2);
+        /* The handlers see the task ended. */
+        ck_assert_int_eq(c.state[0], TASK_WARNINGS);
+        ck_assert_int_eq(c.state[1], TASK_WARNINGS);
+        /* A second end does not count, and does not call anyone again. */
+        task_finish(t, TASK_OK, "again");
+        ck_assert_uint_eq(c.n, 2);
+        ck_assert_int_eq(task_get_state(t), TASK_WARNINGS);
+}
+END_TEST
+
+START_TEST(test_finish_handler_removed)
+{
+        Task *t = new_task(), *other = new_task();
+        Calls c = {};
+
+        task_add_finish_handler(t, on_finish_1, &c);
+        task_add_finish_handler(t, on_finish_2, &c);
+        task_remove_finish_handler(t, on_finish_1, &c);
+        /* Removing what is not there changes nothing. */
+        task_remove_finish_handler(other, on_finish_2, &c);
+        task_remove_finish_handler(t, on_finish_1, NULL);
+        task_finish(t, TASK_ERROR, "failed");
+        ck_assert_uint_eq(c.n, 1);
+        ck_assert_int_eq(c.who[0], 2);
+        ck_assert_int_eq(c.state[0], TASK_ERROR);
+        task_finish(other, TASK_OK, "done");
+        ck_assert_uint_eq(c.n, 1);
+}
+END_TEST
+
+START_TEST(test_finish_handler_removes_a_later_one)
+{
+        Task *t = new_task();
+        Calls c = { .remove = t };
+
+        task_add_finish_handler(t, on_finish_1, &c);
+        task_add_finish_handler(t, on_finish_2, &c);
+        task_finish(t, TASK_OK, "done");
+        ck_assert_uint_eq(c.n, 1);
+        ck_assert_int_eq(c.who[0], 1);
+}
+END_TEST
+
+START_TEST(test_finish_handler_on_ended_task)
+{
+        Task *t = new_task();
+        Calls c = {};
+
+        task_finish(t, TASK_OK, "done");
+        task_add_finish_handler(t, on_finish_2, &c);
+        ck_assert_uint_eq(c.n, 1);
+        ck_assert_int_eq(c.state[0], TASK_OK);
+}
+END_TEST
+
+static void on_cancel(Task *t, void *userdata)
+{
+        (*(int *) userdata)++;
+        task_finish(t, TASK_CANCELLED, "cancelled");
+}
+
+START_TEST(test_cancel)
+{
+        Task *t = new_task(), *plain = new_task();
+        Calls c = {};
+        int cancels = 0;
+
+        ck_assert_int_eq(task_cancel(plain), -EOPNOTSUPP);
+        ck_assert_int_eq(task_get_state(plain), TASK_RUNNING);
+
+        task_set_cancel_handler(t, on_cancel, &cancels);
+        task_add_finish_handler(t, on_finish_2, &c);
+        ck_assert_int_eq(task_cancel(t), 0);
+        ck_assert_int_eq(cancels, 1);
+        ck_assert_uint_eq(c.n, 1);
+        ck_assert_int_eq(c.state[0], TASK_CANCELLED);
+        ck_assert_int_eq(task_cancel(t), -ESRCH);
+        ck_assert_int_eq(cancels, 1);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("task");
@@ -151,6 +309,15 @@ int main(void)
         tcase_add_loop_test(tc, test_upid_parse_name_max, 0, 2);
         tcase_add_loop_test(tc, test_task_state_strings, 0, _TASK_STATE_MAX);
         tcase_add_test(tc, test_task_state_invalid);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("finish");
+        tcase_add_checked_fixture(tc, manager_setup, manager_teardown);
+        tcase_add_test(tc, test_finish_handlers_in_order_once);
+        tcase_add_test(tc, test_finish_handler_removed);
+        tcase_add_test(tc, test_finish_handler_removes_a_later_one);
+        tcase_add_test(tc, test_finish_handler_on_ended_task);
+        tcase_add_test(tc, test_cancel);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

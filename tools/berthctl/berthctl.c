@@ -8,6 +8,8 @@
 #include "bus.h"
 #include "errors.h"
 #include "fileio.h"
+#include "multipath.h"
+#include "guest-config.h"
 #include "output.h"
 #include "task-wait.h"
 #include "vmid.h"
@@ -30,6 +32,9 @@ typedef enum Option {
         OPTION_KEEP_ACTIVE = 1 << 4,
         OPTION_TO_DISK = 1 << 5,
         OPTION_STATESTORAGE = 1 << 6,
+        OPTION_PRESERVE = 1 << 7,
+        OPTION_POLICY = 1 << 8,
+        OPTION_PARALLEL = 1 << 9,
         OPTIONS_LIFECYCLE = OPTION_TIMEOUT | OPTION_FORCE_STOP | OPTION_KEEP_ACTIVE | OPTION_TO_DISK |
                 OPTION_STATESTORAGE,
 } Option;
@@ -45,6 +50,9 @@ static const struct {
         { OPTION_KEEP_ACTIVE, "--keep-active" },
         { OPTION_TO_DISK, "--to-disk" },
         { OPTION_STATESTORAGE, "--statestorage" },
+        { OPTION_PRESERVE, "--preserve" },
+        { OPTION_POLICY, "--policy" },
+        { OPTION_PARALLEL, "--parallel" },
 };
 
 static const char *arg_bus_address;
@@ -56,6 +64,8 @@ static const char *arg_digest;
 static uint32_t arg_timeout;
 static bool arg_force_stop;
 static const char *arg_statestorage;
+static const char *arg_policy;
+static uint32_t arg_parallel;
 
 static const Field guest_fields[] = {
         { "Vmid", "vmid" },
@@ -86,18 +96,7 @@ static const Field task_fields[] = {
         {},
 };
 
-static int usage_error(const char *fmt, ...) _printf_(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-        va_list ap;
-
-        fputs("berthctl: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputs("\nTry 'berthctl --help' for more information.\n", stderr);
-        return -EINVAL;
-}
+#define usage_error(...) usage_error_for("", __VA_ARGS__)
 
 static int parse_vmid(const char *s, uint32_t *ret)
 {
@@ -111,13 +110,7 @@ static int parse_vmid(const char *s, uint32_t *ret)
 
 static int connect_bus(sd_bus **ret)
 {
-        int r = bus_open(arg_bus_address, ret);
-        if (r < 0) {
-                const char *address = arg_bus_address ?: getenv("BERTH_BUS_ADDRESS");
-                return error_errno(
-                        r, "Failed to connect to %s: %m", isempty(address) ? "the system bus" : address);
-        }
-        return 0;
+        return bus_connect(arg_bus_address, ret);
 }
 
 static int read_config_text(char **ret)
@@ -437,11 +430,29 @@ static int verb_destroy(const Verb *v, const char *arg)
         return call_manager(v->method, vmid, NULL, &bus, &reply);
 }
 
+/* A method replied with a task: wait for it, or with --no-wait print its UPID. */
+static int reply_task(sd_bus *bus, sd_bus_message *reply, const char *label)
+{
+        _cleanup_free_ char *path = NULL, *upid = NULL;
+        int r;
+
+        r = reply_read_path(reply, &path);
+        if (r < 0)
+                return r;
+        if (!arg_no_wait)
+                return wait_for_task(bus, path, label);
+        r = get_string_property(bus, path, TASK_INTERFACE, "Upid", &upid);
+        if (r < 0)
+                return r;
+        puts(upid);
+        return 0;
+}
+
 static int verb_lifecycle(const Verb *v, const char *arg)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *path = NULL, *upid = NULL;
+        _cleanup_free_ char *label = NULL;
         uint32_t vmid;
         int r;
 
@@ -451,18 +462,67 @@ static int verb_lifecycle(const Verb *v, const char *arg)
         r = call_manager(v->method, vmid, NULL, &bus, &reply);
         if (r < 0)
                 return r;
-        r = reply_read_path(reply, &path);
+        label = xasprintf("%s %s", v->name, arg);
+        return reply_task(bus, reply, label);
+}
+
+static int verb_host_shutdown(const Verb *v, const char *arg)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = connect_bus(&bus);
         if (r < 0)
                 return r;
-        if (!arg_no_wait) {
-                _cleanup_free_ char *label = xasprintf("%s %s", v->name, arg);
-                return wait_for_task(bus, path, label);
-        }
-        r = get_string_property(bus, path, TASK_INTERFACE, "Upid", &upid);
+        r = sd_bus_message_new_method_call(bus, &m, GUEST_SERVICE, MANAGER_PATH, MANAGER_INTERFACE, v->method);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r >= 0 && (arg_given & OPTION_TIMEOUT))
+                r = sd_bus_message_append(m, "{sv}", "shutdown-timeout", "u", arg_timeout);
+        if (r >= 0 && (arg_given & OPTION_PARALLEL))
+                r = sd_bus_message_append(m, "{sv}", "parallel", "u", arg_parallel);
+        if (r >= 0 && (arg_given & OPTION_POLICY))
+                r = sd_bus_message_append(m, "{sv}", "policy", "s", arg_policy);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return error_errno(r, "Failed to build the %s call: %m", v->method);
+        r = sd_bus_call(bus, m, 0, &error, &reply);
+        if (r < 0)
+                return error_bus(r, &error);
+        return reply_task(bus, reply, "preserve");
+}
+
+/* Sets autostart-once: 1 in the guest's config: guestd starts it at the next boot, once. */
+static int verb_autostart_once(const Verb *v, const char *arg)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *path = NULL, *config = NULL, *digest = NULL, *error = NULL, *text = NULL;
+        _cleanup_(guest_config_freep) GuestConfig *c = NULL;
+        uint32_t vmid;
+        int r;
+
+        r = parse_vmid(arg, &vmid);
         if (r < 0)
                 return r;
-        puts(upid);
-        return 0;
+        r = open_guest(vmid, &bus, &path);
+        if (r < 0)
+                return r;
+        r = get_string_property(bus, path, GUEST_INTERFACE, "Digest", &digest);
+        if (r < 0)
+                return r;
+        r = get_string_property(bus, path, GUEST_INTERFACE, "Config", &config);
+        if (r < 0)
+                return r;
+        r = guest_config_parse(config, &c, &error);
+        if (r < 0)
+                return error_errno(r, "The config of guest %u does not parse: %s", vmid, strempty(error));
+        (void) guest_config_set(c, "autostart-once", "1", NULL);
+        text = guest_config_format(c);
+        /* The digest makes it a compare-and-swap: an edit in between is refused, not overwritten. */
+        return call_method(bus, path, GUEST_INTERFACE, "SetConfig", NULL, "ss", text, digest);
 }
 
 static int verb_task_log(const Verb *v, const char *arg)
@@ -527,6 +587,9 @@ static const Verb verbs[] = {
         { "suspend", "VMID", OPTIONS_LIFECYCLE, 0, verb_lifecycle, "SuspendGuest" },
         { "resume", "VMID", OPTIONS_LIFECYCLE, 0, verb_lifecycle, "ResumeGuest" },
         { "reboot", "VMID", OPTIONS_LIFECYCLE, 0, verb_lifecycle, "RebootGuest" },
+        { "host-shutdown", NULL, OPTION_PRESERVE | OPTION_POLICY | OPTION_PARALLEL | OPTION_TIMEOUT,
+                OPTION_PRESERVE, verb_host_shutdown, "Preserve" },
+        { "autostart-once", "VMID", 0, 0, verb_autostart_once },
         { "task log", "UPID", 0, 0, verb_task_log },
         { "task status", "UPID", 0, 0, verb_task_status },
         { "task list", NULL, 0, 0, verb_task_list },
@@ -604,9 +667,15 @@ static void help(void)
                "  destroy VMID                 Remove a guest\n"
                "  start|shutdown|stop|suspend|resume|reboot VMID\n"
                "                               Run a lifecycle task and wait for it to end\n"
+               "  host-shutdown --preserve [--policy P] [--parallel N] [--timeout SEC]\n"
+               "                               Save, shut down or power off the running guests\n"
+               "                               as at host shutdown, and wait for it to end\n"
+               "  autostart-once VMID          Start the guest at the next host boot, once\n"
                "  task list                    List tasks\n"
                "  task status UPID             Show a task's properties\n"
-               "  task log UPID                Print a task's log\n\n"
+               "  task log UPID                Print a task's log\n"
+               "  multipath COMMAND ...        The cluster's multipath configuration and health\n"
+               "                               (berthctl multipath --help)\n\n"
                "Options:\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the version\n"
@@ -619,7 +688,9 @@ static void help(void)
                "     --no-force-stop           Lifecycle: never stop the guest hard\n"
                "     --keep-active             Lifecycle: keep the guest's volumes active\n"
                "     --to-disk                 Suspend: save the guest's state to disk\n"
-               "     --statestorage ID         Suspend: storage for the saved state\n");
+               "     --statestorage ID         Suspend: storage for the saved state\n"
+               "     --policy STEPS            Host shutdown: steps to try, e.g. save,shutdown,poweroff\n"
+               "     --parallel N              Host shutdown: guests at a time\n");
 }
 
 static int parse_uint32(const char *s, uint32_t *ret)
@@ -653,6 +724,9 @@ static int parse_argv(int argc, char *argv[])
                 ARG_KEEP_ACTIVE,
                 ARG_TO_DISK,
                 ARG_STATESTORAGE,
+                ARG_PRESERVE,
+                ARG_POLICY,
+                ARG_PARALLEL,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -668,6 +742,9 @@ static int parse_argv(int argc, char *argv[])
                 { "keep-active", no_argument, NULL, ARG_KEEP_ACTIVE },
                 { "to-disk", no_argument, NULL, ARG_TO_DISK },
                 { "statestorage", required_argument, NULL, ARG_STATESTORAGE },
+                { "preserve", no_argument, NULL, ARG_PRESERVE },
+                { "policy", required_argument, NULL, ARG_POLICY },
+                { "parallel", required_argument, NULL, ARG_PARALLEL },
                 {},
         };
         int c;
@@ -685,11 +762,7 @@ static int parse_argv(int argc, char *argv[])
                         arg_bus_address = optarg;
                         break;
                 case 'o':
-                        if (streq(optarg, "text"))
-                                arg_output = OUTPUT_TEXT;
-                        else if (streq(optarg, "json"))
-                                arg_output = OUTPUT_JSON;
-                        else
+                        if (output_mode_from_string(optarg, &arg_output) < 0)
                                 return usage_error("Unknown output format '%s' (text or json)", optarg);
                         break;
                 case ARG_NO_WAIT:
@@ -723,6 +796,18 @@ static int parse_argv(int argc, char *argv[])
                         arg_statestorage = optarg;
                         arg_given |= OPTION_STATESTORAGE;
                         break;
+                case ARG_PRESERVE:
+                        arg_given |= OPTION_PRESERVE;
+                        break;
+                case ARG_POLICY:
+                        arg_policy = optarg;
+                        arg_given |= OPTION_POLICY;
+                        break;
+                case ARG_PARALLEL:
+                        if (parse_uint32(optarg, &arg_parallel) < 0 || arg_parallel == 0)
+                                return usage_error("Invalid parallel '%s' (a number of guests)", optarg);
+                        arg_given |= OPTION_PARALLEL;
+                        break;
                 case ':':
                         return usage_error("Option '%s' needs an argument", argv[optind - 1]);
                 default:
@@ -742,6 +827,8 @@ int main(int argc, char *argv[])
                 error_errno(r, "Failed to register the error names: %m");
                 return EXIT_FAILURE;
         }
+        if (multipath_is_command(argc, argv))
+                return multipath_main(argc, argv);
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "bus.h"
 #include "output.h"
 
 static int bus_message_read_basic_json(sd_bus_message *m, char type, json_object **ret)
@@ -182,22 +183,35 @@ static const Field *field_find(const Field *fields, const char *property)
 int bus_message_read_properties(sd_bus_message *m, const Field *fields, json_object **ret)
 {
         _cleanup_(json_object_putp) json_object *properties = json_object_new_object();
+        _cleanup_free_ char *entry = NULL;
+        const char *contents;
+        char type;
         int r;
 
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        r = sd_bus_message_peek_type(m, &type, &contents);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                const char *name;
+        if (r == 0 || type != SD_BUS_TYPE_ARRAY || !startswith(contents, "{s"))
+                return -ENXIO;
+        /* "{sv}" holds entries of "sv". */
+        entry = xstrndup(contents + 1, strlen(contents) - 2);
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, contents);
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, entry)) > 0) {
+                const char *name, *value;
                 json_object *v;
 
                 r = sd_bus_message_read(m, "s", &name);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, &type, &value);
                 if (r < 0)
                         return r;
-                r = bus_message_read_json(m, &v);
+                r = type == SD_BUS_TYPE_ARRAY && value[0] == '{' ? bus_message_read_properties(m, NULL, &v)
+                                                                 : bus_message_read_json(m, &v);
                 if (r < 0)
                         return r;
-                const Field *f = field_find(fields, name);
+                const Field *f = fields ? field_find(fields, name) : NULL;
                 json_object_object_add(properties, f ? f->key : name, v);
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
@@ -209,6 +223,41 @@ int bus_message_read_properties(sd_bus_message *m, const Field *fields, json_obj
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(properties);
+        return 0;
+}
+
+/* Shared by berthctl's commands and command groups. */
+
+int usage_error_for(const char *help, const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("berthctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'berthctl %s--help' for more information.\n", help);
+        return -EINVAL;
+}
+
+int output_mode_from_string(const char *s, OutputMode *ret)
+{
+        if (streq(s, "text"))
+                *ret = OUTPUT_TEXT;
+        else if (streq(s, "json"))
+                *ret = OUTPUT_JSON;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+int bus_connect(const char *address, sd_bus **ret)
+{
+        int r = bus_open(address, ret);
+        if (r < 0) {
+                const char *name = address ?: getenv("BERTH_BUS_ADDRESS");
+                return error_errno(r, "Failed to connect to %s: %m", isempty(name) ? "the system bus" : name);
+        }
         return 0;
 }
 

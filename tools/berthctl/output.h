@@ -34,13 +34,24 @@ typedef struct Field {
 int bus_message_read_json(sd_bus_message *m, json_object **ret);
 /* Reads an array of structs into an array of objects, the struct members named by keys (NULL-terminated). */
 int bus_message_read_records(sd_bus_message *m, const char *const *keys, json_object **ret);
-/* Reads the a{sv} of Properties.GetAll() into an object; properties not in fields keep their D-Bus name. */
+/*
+ * Reads a dictionary with string keys (the a{sv} of Properties.GetAll(), an
+ * a{ss}, an a{sa{sv}}) into an object, nested dictionaries into objects; keys
+ * not in fields (may be NULL) keep their D-Bus name.
+ */
 int bus_message_read_properties(sd_bus_message *m, const Field *fields, json_object **ret);
 
 /* Prints "berthctl: <message>" on stderr, %m being strerror(r); returns -abs(r). */
 int error_errno(int r, const char *fmt, ...) _printf_(2, 3);
 /* Prints the message of a failed call, or strerror(r) when there is none; returns -abs(r). */
 int error_bus(int r, const sd_bus_error *error);
+
+/* "berthctl: <message>" and where help is on stderr (help: "" for berthctl's own, "multipath " for a group's); -EINVAL. */
+int usage_error_for(const char *help, const char *fmt, ...) _printf_(2, 3);
+/* The argument of -o/--output: -EINVAL for anything but text and json. */
+int output_mode_from_string(const char *s, OutputMode *ret);
+/* Opens the bus (bus.h's bus_open()); a failure is printed, naming the bus. */
+int bus_connect(const char *address, sd_bus **ret);
 
 void output_json(json_object *o);
 /* A table with one column per key (headers are the keys in upper case), or the array as JSON. */

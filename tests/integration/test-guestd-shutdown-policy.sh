@@ -1,0 +1,133 @@
+#!/bin/bash
+# The host-shutdown policy engine through Manager.Preserve, on firmware-only
+# guests (they ignore ACPI, so every shutdown step runs into its timeout):
+# step fallback, reverse startup order, the parallel limit, per-guest and
+# berth.conf settings, cancelling, SIGTERM during a preserve, and guestd
+# without logind on the bus.
+. "$(dirname "$0")/lib.sh"
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+state_is() { [ "$(prop "$1" State)" = "$2" ]; }
+manager_prop() { bbus get-property org.berth.guest1 /org/berth/guest1 org.berth.guest1.Manager "$1" | cut -d' ' -f2-; }
+preserve_log() { bctl task log "$(bctl task list | awk '/:preserve:/ { print $1 }' | tail -n1)"; }
+# line_of PATTERN: the number of the first line of the last preserve's log matching it.
+line_of() { preserve_log | grep -n -m1 -- "$1" | cut -d: -f1; }
+task_ended() { bctl task log "$1" | grep -q '^TASK'; }
+start_all() { for v in "$@"; do bctl start "$v" >/dev/null || fail "start $v failed"; done; }
+
+start_bus
+start_stack
+
+create_guest 201 "$(firmware_guest_config first)
+startup: order=1"
+create_guest 202 "$(firmware_guest_config second-a)
+startup: order=2"
+create_guest 203 "$(firmware_guest_config second-b)
+startup: order=2"
+start_all 201 202 203
+[ "$(manager_prop Inhibited)" = false ] || fail "Inhibited without logind on the bus"
+[ "$(manager_prop ShuttingDown)" = false ] || fail "ShuttingDown without a shutdown"
+bctl stop 203 >/dev/null
+bctl start 203 >/dev/null
+n=$(grep -c "Cannot take a shutdown inhibitor" "$T/logs/berth-guestd.log")
+[ "$n" -eq 1 ] || fail "the missing inhibitor was logged $n times, not once"
+ok "without logind guestd runs guests, not inhibiting, and says so once"
+
+expect_error org.berth.Error.InvalidArgument bctl host-shutdown --preserve --policy save,hibernate
+expect_error org.berth.Error.InvalidArgument bctl host-shutdown --preserve --parallel 1025
+expect_error "Invalid shutdown-timeout 86401" bbus call org.berth.guest1 /org/berth/guest1 \
+        org.berth.guest1.Manager Preserve 'a{sv}' 1 shutdown-timeout u 86401
+expect_error "Unknown option 'timeout'" bbus call org.berth.guest1 /org/berth/guest1 \
+        org.berth.guest1.Manager Preserve 'a{sv}' 1 timeout u 5
+bctl host-shutdown >/dev/null 2>&1 && fail "host-shutdown without --preserve succeeded"
+for v in 201 202 203; do expect_prop $v State running; done
+ok "bad Preserve options are refused and change nothing"
+
+start=$(now_ms)
+out=$(bctl host-shutdown --preserve --policy shutdown,poweroff --timeout 2 --parallel 8) || fail "preserve failed: $out"
+took=$(($(now_ms) - start))
+[ "$out" = "3 of 3 guests preserved: 0 saved, 0 shut down, 3 powered off, 0 not running" ] || fail "result: $out"
+for v in 201 202 203; do expect_prop $v State stopped; done
+preserve_log | grep -q "TASK WARNINGS" || fail "a preserve that fell back to poweroff did not end with warnings"
+a=$(line_of "Guest 202: shutdown (") b=$(line_of "Guest 203: shutdown (")
+a_done=$(line_of "Guest 202: poweroff done") b_done=$(line_of "Guest 203: poweroff done")
+first=$(line_of "Guest 201: shutdown (")
+[ "$a" -lt "$b_done" ] && [ "$b" -lt "$a_done" ] || fail "the guests of order 2 did not shut down together"
+[ "$first" -gt "$a_done" ] && [ "$first" -gt "$b_done" ] || fail "order 1 began before order 2 was done"
+# Two groups, each a 2 s shutdown timeout then a poweroff.
+[ "$took" -ge 4000 ] || fail "preserve at parallel 8 took only $took ms"
+ok "shutdown times out after 2 s, poweroff follows; order 2 before order 1, in parallel ($took ms)"
+
+start_all 201 202 203
+start=$(now_ms)
+bctl host-shutdown --preserve --policy shutdown,poweroff --timeout 2 --parallel 1 >/dev/null || fail "preserve failed"
+took=$(($(now_ms) - start))
+[ "$(line_of "Guest 203: shutdown (")" -gt "$(line_of "Guest 202: poweroff done")" ] ||
+        fail "at parallel 1 two guests were shut down at once"
+[ "$took" -ge 6000 ] || fail "three guests one at a time took only $took ms"
+ok "parallel 1: one guest at a time ($took ms)"
+
+# berth.conf gives the default; a guest's own shutdown-policy and down= win over it.
+mkdir -p "$ROOT/etc/berth"
+printf 'shutdown-policy: poweroff\nshutdown-timeout: 30\n' >"$ROOT/etc/berth/berth.conf"
+create_guest 204 "$(firmware_guest_config own)
+shutdown-policy: shutdown,poweroff
+startup: down=1"
+start_all 201 204
+bctl suspend 201 >/dev/null
+create_guest 205 "$(firmware_guest_config paused)
+shutdown-policy: shutdown,poweroff"
+start_all 205
+bctl suspend 205 >/dev/null
+expect_prop 205 State paused
+start=$(now_ms)
+out=$(bctl host-shutdown --preserve) || fail "preserve failed: $out"
+took=$(($(now_ms) - start))
+preserve_log | grep -q "Guest 201: policy poweroff, order 1, timeout 30 s" || fail "berth.conf's policy not used for 201"
+preserve_log | grep -q "Guest 204: policy shutdown,poweroff, order -1, timeout 1 s" ||
+        fail "the guest's own policy and down= not used for 204"
+preserve_log | grep -q "Guest 204: shutdown failed after 1\." || fail "204's shutdown did not time out after 1 s: $(preserve_log)"
+preserve_log | grep -q "Guest 205: shutdown (" && fail "the paused guest was asked to shut down by ACPI"
+for v in 201 204 205; do expect_prop $v State stopped; done
+[ "$took" -lt 10000 ] || fail "took $took ms"
+rm "$ROOT/etc/berth/berth.conf"
+ok "berth.conf's policy, the guest's own policy and down=, a paused guest powered off at once"
+
+start_all 201 202
+upid=$(bctl host-shutdown --preserve --policy shutdown,poweroff --timeout 30 --parallel 1 --no-wait)
+expect_error org.berth.Error.Busy bctl host-shutdown --preserve
+task=$(bbus call org.berth.guest1 /org/berth/guest1 org.berth.Tasks1 GetTask s "$upid" | cut -d'"' -f2)
+sleep 0.5
+bbus call org.berth.guest1 "$task" org.berth.Task1 Cancel || fail "cancel failed"
+wait_until "the cancelled preserve ends" task_ended "$upid"
+bctl task log "$upid" | grep -q "^TASK CANCELLED" || fail "the preserve did not end cancelled: $(bctl task log "$upid")"
+expect_prop 201 State running
+expect_prop 202 State running
+ok "a second preserve is refused while one runs; cancelling leaves the guests not yet stopped running"
+
+# SIGTERM while preserving: guestd finishes the preserve, then exits.
+upid=$(bctl host-shutdown --preserve --policy shutdown,poweroff --timeout 3 --no-wait)
+sleep 0.5
+pid=$(cat "$T/berth-guestd.pid")
+kill -TERM "$pid"
+sleep 1.5
+kill -0 "$pid" 2>/dev/null || fail "guestd exited on SIGTERM before the guests were preserved"
+kill -TERM "$pid"
+for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$pid" 2>/dev/null && fail "guestd did not exit after the preserve"
+tail -n1 "$ROOT/var/log/berth/tasks/$upid" | grep -q "^TASK WARNINGS: 2 of 2 guests preserved" ||
+        fail "the preserve log does not end preserved: $(cat "$ROOT/var/log/berth/tasks/$upid")"
+[ -z "$(ls "$ROOT/run/berth/qemu")" ] || fail "QEMU left running: $(ls "$ROOT/run/berth/qemu")"
+ok "SIGTERM during a preserve: guestd preserves every guest first, then exits"
+
+start_daemon berth-guestd org.berth.guest1
+start_all 201
+qemu=$(prop 201 Pid)
+stop_daemon berth-guestd TERM
+kill -0 "$qemu" || fail "SIGTERM without a shutdown stopped guest 201"
+start_daemon berth-guestd org.berth.guest1
+expect_prop 201 State running
+bctl stop 201 >/dev/null
+ok "SIGTERM without a shutdown leaves the guests running"
+
+finish
