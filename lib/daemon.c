@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
@@ -98,7 +100,30 @@ void daemon_done(Daemon *d)
         *d = (Daemon){};
 }
 
-int daemon_parse_seconds(const char *s, unsigned *ret)
+static const DaemonOption common_options[] = {
+        { "root", "DIR", .help = "prefix of every path (default /)" },
+        { "bus-address", "ADDR", .help = "bus to serve on (default $BERTH_BUS_ADDRESS, else the system bus)" },
+        { "store", "URL", .help = "the store (default file:<root>/var/lib/berth/store)" },
+        { "node", "NAME", .help = "this node's name (default the host name)" },
+};
+
+static void print_option(const DaemonOption *o)
+{
+        _cleanup_free_ char *left = xasprintf("--%s %s", o->name, o->metavar);
+        printf("  %-24s %s\n", left, o->help);
+}
+
+static void help(const char *name, const char *summary, const DaemonOption *options)
+{
+        printf("%s [OPTIONS]\n\n%s\n\n", name, summary);
+        for (size_t i = 0; i < ELEMENTSOF(common_options); i++)
+                print_option(&common_options[i]);
+        for (const DaemonOption *o = options; o->name; o++)
+                print_option(o);
+        printf("  %-24s %s\n  %-24s %s\n", "-h --help", "show this help", "--version", "show the version");
+}
+
+static int parse_seconds(const char *s, unsigned *ret)
 {
         char *end;
         unsigned long v;
@@ -109,4 +134,66 @@ int daemon_parse_seconds(const char *s, unsigned *ret)
                 return -EINVAL;
         *ret = (unsigned) v;
         return 0;
+}
+
+static int parse_option(const DaemonOption *o, const char *value)
+{
+        switch (o->type) {
+        case DAEMON_OPTION_SECONDS:
+                if (parse_seconds(value, o->value) < 0)
+                        return log_error_errno(EINVAL, "--%s: invalid number of seconds: %s", o->name, value);
+                break;
+        case DAEMON_OPTION_PATH:
+                if (*value && *value != '/')
+                        return log_error_errno(EINVAL, "--%s needs an absolute path: %s", o->name, value);
+                *(const char **) o->value = *value ? value : NULL;
+                break;
+        }
+        if (o->given)
+                *o->given = true;
+        return 0;
+}
+
+int daemon_parse_argv(int argc, char *argv[], const char *name, const char *summary,
+        const DaemonOption *options, DaemonArgs *args)
+{
+        enum { ARG_VERSION = 0x100, ARG_COMMON };
+        const char **common_values[] = { &args->root, &args->bus_address, &args->store, &args->node };
+        _cleanup_free_ struct option *longopts = NULL;
+        size_t n_own = 0, n = 0;
+        int c, index;
+
+        *args = (DaemonArgs){ .root = "/" };
+        while (options[n_own].name)
+                n_own++;
+        longopts = new0(struct option, 2 + ELEMENTSOF(common_options) + n_own + 1);
+        longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+        longopts[n++] = (struct option){ "version", no_argument, NULL, ARG_VERSION };
+        for (size_t i = 0; i < ELEMENTSOF(common_options); i++)
+                longopts[n++] = (struct option){ common_options[i].name, required_argument, NULL, ARG_COMMON };
+        for (size_t i = 0; i < n_own; i++)
+                longopts[n++] = (struct option){ options[i].name, required_argument, NULL, ARG_COMMON };
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", longopts, &index)) >= 0)
+                switch (c) {
+                case 'h':
+                        help(name, summary, options);
+                        return 0;
+                case ARG_VERSION:
+                        puts(BERTH_VERSION);
+                        return 0;
+                case ARG_COMMON:
+                        /* The long options are help, version, the common ones, then the daemon's own. */
+                        if ((size_t) index < 2 + ELEMENTSOF(common_options))
+                                *common_values[index - 2] = optarg;
+                        else if (parse_option(&options[index - 2 - ELEMENTSOF(common_options)], optarg) < 0)
+                                return -EINVAL;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc)
+                return log_error_errno(EINVAL, "Unexpected argument: %s", argv[optind]);
+        return 1;
 }

@@ -28,8 +28,38 @@ int daemon_setup(
         Daemon *d, const char *root, const char *bus_address, const char *store_url, const char *node);
 /* Takes bus_name (once the model is ready for clients), then runs the loop until a signal stops it. */
 int daemon_serve(Daemon *d, const char *bus_name, const char *status);
-/* A timeout option's value: whole seconds, 1 to 86400; -EINVAL otherwise. */
-int daemon_parse_seconds(const char *s, unsigned *ret);
+
+/* The command line every daemon takes: --root, --bus-address, --store, --node, --help, --version. */
+typedef struct DaemonArgs {
+        const char *root; /* "/" unless given */
+        const char *bus_address;
+        const char *store;
+        const char *node;
+} DaemonArgs;
+
+typedef enum DaemonOptionType {
+        DAEMON_OPTION_SECONDS, /* whole seconds, 1 to 86400, into an unsigned */
+        DAEMON_OPTION_PATH, /* an absolute path into a const char *, or "" for none (NULL) */
+} DaemonOptionType;
+
+/* An option of one daemon's own: --<name> <metavar>. */
+typedef struct DaemonOption {
+        const char *name;
+        const char *metavar;
+        DaemonOptionType type;
+        void *value;
+        bool *given; /* set when the option was given; may be NULL */
+        const char *help;
+} DaemonOption;
+
+/*
+ * Parses the command line of daemon name: the common options into args and
+ * the daemon's own (a table ending with an empty entry) into their values.
+ * Returns 1 to run, 0 after printing the help or the version, -EINVAL (logged)
+ * for a bad command line. Values point into argv.
+ */
+int daemon_parse_argv(int argc, char *argv[], const char *name, const char *summary,
+        const DaemonOption *options, DaemonArgs *args);
 
 /* Frees what daemon_setup() made; the daemon's model must be freed first. */
 void daemon_done(Daemon *d);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -10,101 +9,19 @@
 #include "multipathd-sync.h"
 #include "paths.h"
 
-static const char *arg_root = "/";
-static const char *arg_bus_address;
-static char *arg_store;
-static char *arg_node;
 static unsigned arg_health_interval = 60;
-static char *arg_multipathd;
+static const char *arg_multipathd;
 static bool arg_multipathd_given;
 
-static void help(void)
-{
-        printf("berth-multipathd-sync [OPTIONS]\n\n"
-               "Applies the cluster's multipath configuration to this node, publishes the health of its "
-               "maps and serves org.berth.multipath1.\n\n"
-               "  --root DIR                prefix of every path (default /)\n"
-               "  --bus-address ADDR        bus to serve on (default $BERTH_BUS_ADDRESS, else the system "
-               "bus)\n"
-               "  --store URL               the store (default file:<root>/var/lib/berth/store)\n"
-               "  --node NAME               this node's name (default the host name)\n"
-               "  --health-interval SECS    how often the health is published at least (default 60)\n"
-               "  --multipathd PATH         the multipathd to reconfigure and ask for maps ('' for none;\n"
-               "                            default: multipathd from $PATH with root /, else none)\n"
-               "  -h --help                 show this help\n"
-               "  --version                 show the version\n");
-}
-
-static int parse_argv(int argc, char *argv[])
-{
-        enum {
-                ARG_ROOT = 0x100,
-                ARG_BUS_ADDRESS,
-                ARG_STORE,
-                ARG_NODE,
-                ARG_HEALTH_INTERVAL,
-                ARG_MULTIPATHD,
-                ARG_VERSION,
-        };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "root", required_argument, NULL, ARG_ROOT },
-                { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
-                { "store", required_argument, NULL, ARG_STORE },
-                { "node", required_argument, NULL, ARG_NODE },
-                { "health-interval", required_argument, NULL, ARG_HEALTH_INTERVAL },
-                { "multipathd", required_argument, NULL, ARG_MULTIPATHD },
-                {},
-        };
-        unsigned long v;
-        char *end;
-        int c;
-
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        puts(BERTH_VERSION);
-                        return 0;
-                case ARG_ROOT:
-                        arg_root = optarg;
-                        break;
-                case ARG_BUS_ADDRESS:
-                        arg_bus_address = optarg;
-                        break;
-                case ARG_STORE:
-                        free(arg_store);
-                        arg_store = xstrdup(optarg);
-                        break;
-                case ARG_NODE:
-                        free(arg_node);
-                        arg_node = xstrdup(optarg);
-                        break;
-                case ARG_HEALTH_INTERVAL:
-                        errno = 0;
-                        v = strtoul(optarg, &end, 10);
-                        if (errno != 0 || end == optarg || *end || *optarg == '-' || v == 0 || v > 86400)
-                                return log_error_errno(EINVAL, "Invalid number of seconds: %s", optarg);
-                        arg_health_interval = (unsigned) v;
-                        break;
-                case ARG_MULTIPATHD:
-                        if (!isempty(optarg) && optarg[0] != '/')
-                                return log_error_errno(
-                                        EINVAL, "--multipathd needs an absolute path: %s", optarg);
-                        free(arg_multipathd);
-                        arg_multipathd = isempty(optarg) ? NULL : xstrdup(optarg);
-                        arg_multipathd_given = true;
-                        break;
-                default:
-                        return -EINVAL;
-                }
-        if (optind < argc)
-                return log_error_errno(EINVAL, "Unexpected argument: %s", argv[optind]);
-        return 1;
-}
+static const DaemonOption options[] = {
+        { "health-interval", "SECS", DAEMON_OPTION_SECONDS, &arg_health_interval, NULL,
+                "how often the health is published at least (default 60)" },
+        { "multipathd", "PATH", DAEMON_OPTION_PATH, &arg_multipathd, &arg_multipathd_given,
+                "the multipathd to reconfigure and ask for maps ('' for none; default: multipathd from "
+                "$PATH "
+                "with root /, else none)" },
+        {},
+};
 
 /* The first executable name in $PATH, as an absolute path (spawn() runs nothing else); NULL if none. */
 static char *find_in_path(const char *name)
@@ -158,14 +75,19 @@ static char *find_validate_helper(void)
 static int run(int argc, char *argv[])
 {
         _cleanup_(manager_freep) Manager *m = NULL;
+        DaemonArgs args;
         Daemon d;
         int r;
 
         log_parse_environment();
-        r = parse_argv(argc, argv);
+        r = daemon_parse_argv(argc, argv, "berth-multipathd-sync",
+                "Applies the cluster's multipath configuration to this node, publishes the health of its "
+                "maps "
+                "and serves org.berth.multipath1.",
+                options, &args);
         if (r <= 0)
                 return r;
-        r = daemon_setup(&d, arg_root, arg_bus_address, arg_store, arg_node);
+        r = daemon_setup(&d, args.root, args.bus_address, args.store, args.node);
         if (r >= 0)
                 r = manager_new(d.base, d.bus, d.store, d.node, &m);
         if (r >= 0) {
@@ -194,8 +116,5 @@ static int run(int argc, char *argv[])
 int main(int argc, char *argv[])
 {
         int r = run(argc, argv);
-        free(arg_store);
-        free(arg_node);
-        free(arg_multipathd);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

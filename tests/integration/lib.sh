@@ -114,27 +114,8 @@ expect_error() {
         esac
 }
 
-# os_guest_config NAME: the tiny Linux guest that powers off on ACPI.
-os_guest_config() {
-        cat <<CFG
-name: $1
-memory: 256
-cores: 1
-accel: tcg
-kernel: $guest_dir/vmlinux
-initrd: $guest_dir/initramfs.cpio
-append: console=ttyS0 quiet panic=-1
-CFG
-}
-
-# firmware_guest_config NAME: no OS at all; it ignores ACPI power-down.
-firmware_guest_config() {
-        cat <<CFG
-name: $1
-memory: 64
-accel: tcg
-CFG
-}
+. "$src/tests/guest-configs.sh"
+os_guest_config() { os_guest_config_in "$1" "$guest_dir"; }
 
 create_guest() { # create_guest VMID CONFIG-TEXT
         local f=$T/$1.conf

@@ -116,28 +116,8 @@ ct_prop() { # ct_prop NAME VMID PROPERTY
                 cut -d' ' -f2- | tr -d '"'
 }
 
-# os_guest_config NAME: the tiny Linux guest that powers off on ACPI, with
-# paths as seen inside a container.
-os_guest_config() {
-        cat <<CFG
-name: $1
-memory: 256
-cores: 1
-accel: tcg
-kernel: $ct_guest_dir/vmlinux
-initrd: $ct_guest_dir/initramfs.cpio
-append: console=ttyS0 quiet panic=-1
-CFG
-}
-
-# firmware_guest_config NAME: no OS at all; it ignores ACPI power-down.
-firmware_guest_config() {
-        cat <<CFG
-name: $1
-memory: 64
-accel: tcg
-CFG
-}
+. "$src/tests/guest-configs.sh"
+os_guest_config() { os_guest_config_in "$1" "$ct_guest_dir"; }
 
 ct_create_guest() { # ct_create_guest NAME VMID CONFIG-TEXT
         printf '%s\n' "$3" | in_ct "$1" sh -c "cat >/root/guest-$2.conf" || fail "cannot write the config of guest $2 in $1"
