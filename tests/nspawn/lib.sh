@@ -49,29 +49,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# The units run /usr/sbin/berth-*: a build with another prefix is installed
-# from a /usr-prefixed build of the same tree, kept next to it.
-install_build() {
-        local prefix dir=$build/nspawn-usr lock
-        prefix=$(meson introspect "$build" --buildoptions |
-                python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
-        if [ "$prefix" = /usr ]; then
-                echo "$build"
-                return 0
-        fi
-        exec {lock}>"$build/nspawn-usr.lock"
-        flock "$lock"
-        if [ ! -f "$dir/build.ninja" ]; then
-                meson setup "$dir" "$src" --prefix=/usr -Dtests=false >"$build/nspawn-usr.log" 2>&1 ||
-                        fail "meson setup of $dir failed (see $build/nspawn-usr.log)"
-        fi
-        ninja -C "$dir" >>"$build/nspawn-usr.log" 2>&1 || fail "building $dir failed (see $build/nspawn-usr.log)"
-        exec {lock}>&-
-        echo "$dir"
-}
-
 "$src/tools/berth-mkguest" "$guest_dir" || fail "cannot build the test guest"
-berth_build=$(install_build)
 
 # machine_name TAG: a name no other test run uses at the same time.
 machine_name() { echo "berth-$1-$$"; }
@@ -80,7 +58,7 @@ machine_name() { echo "berth-$1-$$"; }
 # test's exit destroys it.
 boot_machine() {
         machines+=("$1")
-        "$nspawn" boot --guest "$guest_dir" "$1" "$berth_build" || fail "container $1 did not boot"
+        "$nspawn" boot --guest "$guest_dir" "$1" "$build" || fail "container $1 did not boot"
 }
 
 # in_ct NAME CMD...: runs CMD inside the container.
