@@ -2,9 +2,9 @@
 /*
  * One sample of cleanupd's latency, for bench/cleanup-latency.sh: from the
  * moment a guest's QEMU exits (its pidfd turns readable) to the moment the
- * CleanupFinished signal of that run arrives; and, as the baseline measured
- * under the same load, one fork+exec of /bin/true to its exit, the way a hook
- * is run.
+ * CleanupFinished signal of that run arrives; and, as the baseline, one
+ * fork+exec of /bin/true to its exit, the way a hook is run, timed right after
+ * the signal so that it meets the same load as the cleanup did.
  *
  * Usage: bench-cleanup VMID RUN-ID PID (BERTH_BUS_ADDRESS set). Prints
  * "ready" once it listens and watches the process; the caller then ends the
@@ -115,7 +115,6 @@ int main(int argc, char *argv[])
         s.pidfd = (int) syscall(SYS_pidfd_open, (pid_t) atoi(argv[3]), 0);
         if (s.pidfd < 0)
                 die("pidfd_open", -errno);
-        baseline = time_true();
         puts("ready");
         fflush(stdout);
 
@@ -137,6 +136,7 @@ int main(int argc, char *argv[])
                 if (p[1].revents)
                         s.exited = now_ns();
         }
+        baseline = time_true();
         if (!streq(s.result, "ok"))
                 fprintf(stderr, "bench-cleanup: run %s of guest %u cleaned with result %s\n", s.run_id,
                         s.vmid, s.result);

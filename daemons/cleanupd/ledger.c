@@ -247,7 +247,8 @@ int proc_pid_start_time(pid_t pid, uint64_t *ret_start_time, char *ret_state)
         if (!p || p[1] != ' ' || !p[2])
                 return -EIO;
         state = p[2];
-        for (unsigned field = 3; field < 22; field++) {
+        /* Each step lands on the space before field N; starttime is field 22. */
+        for (unsigned field = 3; field <= 22; field++) {
                 p = strchr(p + 1, ' ');
                 if (!p)
                         return -EIO;

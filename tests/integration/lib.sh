@@ -29,6 +29,8 @@ cleanup() {
         for p in "$T"/*.pid; do
                 [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
         done
+        # A QEMU caught starting has no pidfile yet; its command line names this test's root.
+        pkill -KILL -f -- "-pidfile $ROOT/" 2>/dev/null || true
         rm -rf "$T"
 }
 trap cleanup EXIT

@@ -281,6 +281,41 @@ START_TEST(test_process_alive)
 }
 END_TEST
 
+/* starttime is field 22 of /proc/<pid>/stat, read here independently. */
+static unsigned long long stat_start_time(pid_t pid)
+{
+        _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int) pid), *text = NULL;
+        unsigned long long t;
+        char state;
+
+        ck_assert_int_eq(read_full_file(path, &text, NULL), 0);
+        ck_assert_int_eq(
+                sscanf(strrchr(text, ')') + 2,
+                        "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                        &state, &t),
+                2);
+        return t;
+}
+
+START_TEST(test_start_time_is_the_start_time)
+{
+        pid_t pid = fork_sleeper();
+        uint64_t self, child;
+        char state;
+
+        ck_assert_int_eq(proc_pid_start_time(getpid(), &self, &state), 0);
+        ck_assert_uint_eq(self, stat_start_time(getpid()));
+        ck_assert_int_eq(state, 'R');
+        ck_assert_int_eq(proc_pid_start_time(pid, &child, NULL), 0);
+        ck_assert_uint_eq(child, stat_start_time(pid));
+        /* A process started after us cannot have started earlier; nothing runs from tick 0. */
+        ck_assert_uint_ge(child, self);
+        ck_assert_uint_gt(self, 0);
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        reap(pid);
+}
+END_TEST
+
 START_TEST(test_list)
 {
         _cleanup_free_ uint32_t *vmids = NULL;
@@ -332,6 +367,7 @@ int main(void)
         tcase_add_test(tc, test_claim_not_persisted_is_not_claimed);
         tcase_add_test(tc, test_stop_intent);
         tcase_add_test(tc, test_process_alive);
+        tcase_add_test(tc, test_start_time_is_the_start_time);
         tcase_add_test(tc, test_list);
         suite_add_tcase(s, tc);
         return run_suite(s);
