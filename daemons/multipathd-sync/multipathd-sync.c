@@ -6,7 +6,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/netlink.h>
+#include <sys/socket.h>
+
 #include "alloc.h"
+#include "block-uevent.h"
 #include "fileio.h"
 #include "log.h"
 #include "multipath-render.h"
@@ -623,6 +627,62 @@ static void on_health_tick(evutil_socket_t fd, short what, void *userdata)
         manager_publish_health(userdata, true);
 }
 
+/*
+ * When, after the last uevent of a burst, the maps are looked at (ms): at once,
+ * then while multipathd's path checkers (every polling_interval, 5 s by
+ * default) catch up with what the kernel already reported.
+ */
+static const unsigned probe_after_ms[] = { 200, 2000, 6000, 12000 };
+
+static void probe_arm(Manager *m, unsigned step)
+{
+        unsigned ms = probe_after_ms[step] - (step > 0 ? probe_after_ms[step - 1] : 0);
+        struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+        m->probe_step = step;
+        evtimer_add(m->probe_timer, &tv);
+}
+
+static void on_probe(evutil_socket_t fd, short what, void *userdata)
+{
+        Manager *m = userdata;
+
+        manager_publish_health(m, false);
+        if (m->probe_step + 1 < ELEMENTSOF(probe_after_ms))
+                probe_arm(m, m->probe_step + 1);
+}
+
+static void on_uevent(evutil_socket_t fd, short what, void *userdata)
+{
+        Manager *m = userdata;
+        char buf[8192];
+        ssize_t n;
+
+        /* Each event of a burst starts the looks over: the first comes once the burst is over. */
+        while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+                if (block_uevent_matches(buf, (size_t) n))
+                        probe_arm(m, 0);
+}
+
+/* Health on change, without polling: the kernel says when block devices change. */
+static void manager_watch_uevents(Manager *m)
+{
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+        _cleanup_close_ int fd = -1;
+
+        fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                log_warning_errno(errno,
+                        "Cannot listen to kernel uevents (%m): health changes are published "
+                        "every %u s only.",
+                        m->health_interval_sec);
+                return;
+        }
+        m->uevent_fd = TAKE_FD(fd);
+        m->uevent_event = event_new(m->base, m->uevent_fd, EV_READ | EV_PERSIST, on_uevent, m);
+        event_add(m->uevent_event, NULL);
+}
+
 int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *node, Manager **ret)
 {
         Manager *m = new0(Manager, 1);
@@ -636,7 +696,9 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         };
         m->apply_event = event_new(base, -1, 0, on_apply, m);
         m->health_timer = event_new(base, -1, EV_PERSIST, on_health_tick, m);
-        if (!m->apply_event || !m->health_timer) {
+        m->probe_timer = evtimer_new(base, on_probe, m);
+        m->uevent_fd = -1;
+        if (!m->apply_event || !m->health_timer || !m->probe_timer) {
                 manager_free(m);
                 return log_oom();
         }
@@ -653,6 +715,11 @@ Manager *manager_free(Manager *m)
                 event_free(m->apply_event);
         if (m->health_timer)
                 event_free(m->health_timer);
+        if (m->probe_timer)
+                event_free(m->probe_timer);
+        if (m->uevent_event)
+                event_free(m->uevent_event);
+        safe_close(m->uevent_fd);
         sd_bus_slot_unref(m->manager_slot);
         sd_bus_unref(m->bus);
         free(m->node);
@@ -674,6 +741,8 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the multipath configuration: %m");
         (void) manager_apply(m, true, NULL);
+        if (m->multipathd)
+                manager_watch_uevents(m);
         if (event_add(m->health_timer, &interval) < 0)
                 return log_error_errno(ENOMEM, "Failed to start the health timer.");
         return 0;

@@ -57,6 +57,11 @@ typedef struct Manager {
         StoreWatch *config_watch;
         struct event *apply_event; /* coalesces the watch's events into one apply */
         struct event *health_timer;
+        /* Kernel uevents of block devices: a path or a map changed, so its health may have (block-uevent.h). */
+        int uevent_fd;
+        struct event *uevent_event;
+        struct event *probe_timer; /* the looks at the maps that follow a burst of uevents */
+        unsigned probe_step;
         sd_bus_slot *manager_slot;
 } Manager;
 

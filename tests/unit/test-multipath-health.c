@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "block-uevent.h"
 #include "alloc.h"
 #include "check-main.h"
 #include "fileio.h"
@@ -499,6 +500,34 @@ START_TEST(test_consumers_need_multipath_base)
 }
 END_TEST
 
+static const struct {
+        const char *name;
+        const char *msg; /* entries separated by '|', which stands for NUL */
+        bool matches;
+} uevents[] = {
+        { "dm path failed", "change@/devices/virtual/block/dm-0|ACTION=change|SUBSYSTEM=block|DM_ACTION=PATH_FAILED|DM_NAME=db1",
+                true },
+        { "path added", "add@/devices/x/block/sdb|ACTION=add|SUBSYSTEM=block|DEVNAME=sdb", true },
+        { "network", "add@/devices/virtual/net/tap0|ACTION=add|SUBSYSTEM=net", false },
+        { "subsystem prefix only", "add@/x|SUBSYSTEM=blocks", false },
+        { "truncated key", "add@/x|SUBSYSTEM=bloc", false },
+        { "no header", "SUBSYSTEM=block", false },
+        { "header without @", "libudev|SUBSYSTEM=block", false },
+        { "empty", "", false },
+};
+
+START_TEST(test_block_uevent)
+{
+        _cleanup_free_ char *msg = xstrdup(uevents[_i].msg);
+        size_t n = strlen(msg);
+
+        for (char *p = msg; *p; p++)
+                if (*p == '|')
+                        *p = 0;
+        ck_assert_msg(block_uevent_matches(msg, n) == uevents[_i].matches, "%s", uevents[_i].name);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("multipath-health");
@@ -509,6 +538,7 @@ int main(void)
         tcase_add_loop_test(multipathd, test_multipathd_golden, 0, ELEMENTSOF(samples));
         tcase_add_loop_test(multipathd, test_multipathd_bad, 0, ELEMENTSOF(bad_multipathd));
         tcase_add_loop_test(multipathd, test_map_state, 0, ELEMENTSOF(map_states));
+        tcase_add_loop_test(multipathd, test_block_uevent, 0, ELEMENTSOF(uevents));
         suite_add_tcase(s, multipathd);
 
         tcase_add_test(reports, test_report_round_trip);
