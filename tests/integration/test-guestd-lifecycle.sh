@@ -23,8 +23,7 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 expect_prop 100 State stopped
 kill -0 "$pid" 2>/dev/null && fail "QEMU $pid still runs after shutdown"
 [ ! -e "$ROOT/run/berth/qemu/100" ] || fail "runtime files left after shutdown"
-# A graceful shutdown finishes long before the timeout and is not a forced stop.
-[ "$took" -lt 30000 ] || fail "shutdown took $took ms"
+# A graceful shutdown is not a forced stop; how long it takes is for bench/, not a test.
 case $out in *"did not shut down"*) fail "shutdown was forced: $out" ;; esac
 ok "shutdown: the guest powered off by itself in $took ms"
 
