@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,21 @@ void guest_cleanup(Guest *g)
         guest_finish_cleanup(g, script && !g->run->skip_post_stop ? "hook-failed" : "ok");
 }
 
+int guest_run_ended(Guest *g)
+{
+        struct pollfd p = { .fd = g->pidfd, .events = POLLIN };
+        int r;
+
+        if (g->pidfd < 0) {
+                r = run_process_alive(g->run);
+                return r < 0 ? r : !r;
+        }
+        r = poll(&p, 1, 0);
+        if (r < 0)
+                return -errno;
+        return r > 0;
+}
+
 void guest_note_shutdown(Guest *g, bool by_guest, const char *qemu_reason)
 {
         RunStopIntent i = {
@@ -447,10 +463,10 @@ int manager_prepare_start(Manager *m, uint32_t vmid, CleanWaitHandler handler, v
         if (!g || !g->run || g->run->state == RUN_CLEAN)
                 return 1;
         if (g->run->state != RUN_CLEANING) {
-                r = run_process_alive(g->run);
+                r = guest_run_ended(g);
                 if (r < 0)
                         return r;
-                if (r == 0) {
+                if (r > 0) {
                         log_info("Guest %u: run %s ended without cleanup, cleaning up now.", vmid,
                                 g->run->run_id);
                         guest_cleanup(g);

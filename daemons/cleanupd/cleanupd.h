@@ -92,6 +92,12 @@ int manager_set_stop_intent(Manager *m, uint32_t vmid, const char *run_id, const
  */
 int manager_prepare_start(Manager *m, uint32_t vmid, CleanWaitHandler handler, void *userdata);
 
+/*
+ * Whether the run's process has ended: all of it, threads included, when its
+ * pidfd is held (a QEMU whose main thread exited looks like a zombie in /proc
+ * while its other threads wind down). 1 ended, 0 not, -errno.
+ */
+int guest_run_ended(Guest *g);
 /* The run's process is gone (or going): cleans the run unless another trigger already has. */
 void guest_cleanup(Guest *g);
 /*

@@ -105,8 +105,8 @@ static void on_disconnected(Qmp *q, void *userdata)
         Manager *m = c->manager;
         Guest *g = event_conn_guest(c);
 
-        /* QEMU closes the monitor as it exits; the pidfd may not have fired yet. */
-        if (g && run_process_alive(g->run) == 0) {
+        /* QEMU closes the monitor as it exits; the pidfd event may not have been handled yet. */
+        if (g && guest_run_ended(g) > 0) {
                 log_info("Guest %u: event socket of QEMU %d closed, QEMU is gone.", g->vmid, (int) c->pid);
                 guest_cleanup(g);
         }

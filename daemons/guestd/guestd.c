@@ -46,6 +46,7 @@ static void guest_free(Guest *g)
         free(g->run_id);
         free(g->exit_run_id);
         free(g->exit_reason);
+        free(g->clean_result);
         free(g);
 }
 

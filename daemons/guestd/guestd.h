@@ -64,6 +64,7 @@ struct Guest {
         /* The run that ended and why, until cleanupd reports it clean and GuestStopped goes out. */
         char *exit_run_id;
         char *exit_reason;
+        char *clean_result; /* cleanupd reported the current run clean before its QEMU was seen to exit */
 
         /* The lifecycle operation in progress, if any: one at a time per guest. */
         Operation *op;

@@ -332,15 +332,26 @@ static void guest_on_exit(Guest *g)
 
         if (g->op)
                 operation_on_exit(g->op);
+        if (g->clean_result) {
+                _cleanup_free_ char *result = TAKE_PTR(g->clean_result);
+                _cleanup_free_ char *run_id = xstrdup(g->exit_run_id);
+                qemu_on_run_clean(g, run_id, result);
+        }
 }
 
 static void operation_on_clean(Operation *op, const char *result);
 
 void qemu_on_run_clean(Guest *g, const char *run_id, const char *result)
 {
-        /* cleanupd can notice an exit before our own pidfd fires; the exit is certain now. */
-        if (g->pid > 0 && streq_ptr(g->run_id, run_id))
-                guest_on_exit(g);
+        /*
+         * cleanupd can be done before our pidfd fires: a QEMU whose main thread has exited looks
+         * gone while its other threads still wind down. Its exit comes first, and only it reaps.
+         */
+        if (g->pid > 0 && streq_ptr(g->run_id, run_id)) {
+                free(g->clean_result);
+                g->clean_result = xstrdup(result);
+                return;
+        }
         if (streq_ptr(g->exit_run_id, run_id)) {
                 manager_bus_emit_guest_stopped(g->manager, g, run_id, g->exit_reason);
                 g->exit_run_id = mfree(g->exit_run_id);
