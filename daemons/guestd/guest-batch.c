@@ -5,10 +5,9 @@
 #include "alloc.h"
 #include "guest-batch.h"
 #include "log.h"
+#include "qemu.h"
 
 #define USEC_PER_SEC 1000000ULL
-/* How often a guest busy with another operation is looked at again. */
-#define BUSY_RETRY_USEC USEC_PER_SEC
 
 static uint64_t now_usec(void)
 {
@@ -19,6 +18,7 @@ static uint64_t now_usec(void)
 
 static void on_pump(evutil_socket_t fd, short what, void *userdata);
 static void on_task_finished(Task *t, void *userdata);
+static void on_busy_task_finished(Task *t, void *userdata);
 
 GuestBatch *guest_batch_new(
         Manager *m, Task *log, unsigned parallel, const GuestBatchCallbacks *cb, void *userdata)
@@ -44,6 +44,8 @@ GuestBatch *guest_batch_free(GuestBatch *b)
                 GuestBatchItem *it = &b->items[i];
                 if (it->task)
                         task_remove_finish_handler(it->task, on_task_finished, it);
+                if (it->busy_task)
+                        task_remove_finish_handler(it->busy_task, on_busy_task_finished, it);
                 for (size_t s = 0; s < it->n_steps; s++)
                         guest_options_done(&it->steps[s].opts);
                 free(it->task_result);
@@ -84,6 +86,15 @@ static void on_task_finished(Task *t, void *userdata)
         batch_wake(it->batch);
 }
 
+static void on_busy_task_finished(Task *t, void *userdata)
+{
+        GuestBatchItem *it = userdata;
+
+        /* The other operation is over: the step is tried again from the pump. */
+        it->busy_task = NULL;
+        batch_wake(it->batch);
+}
+
 static void item_end(GuestBatch *b, GuestBatchItem *it, GuestBatchOutcome outcome, const char *why)
 {
         it->outcome = outcome;
@@ -115,9 +126,18 @@ static void item_begin(GuestBatch *b, GuestBatchItem *it)
                                 task_log(b->log, "Guest %u is busy with another operation; waiting up to %u s",
                                         it->vmid, s->budget);
                         }
-                        if (now - it->busy_since < s->budget * USEC_PER_SEC)
+                        if (now - it->busy_since < s->budget * USEC_PER_SEC) {
+                                if (!it->busy_task) {
+                                        it->busy_task = qemu_operation_task(g);
+                                        task_add_finish_handler(it->busy_task, on_busy_task_finished, it);
+                                }
                                 return;
+                        }
                         it->busy_since = 0;
+                        if (it->busy_task) {
+                                task_remove_finish_handler(it->busy_task, on_busy_task_finished, it);
+                                it->busy_task = NULL;
+                        }
                         task_log(b->log, "Guest %u: %s: the guest stayed busy", it->vmid, s->name);
                         continue;
                 }
@@ -215,9 +235,12 @@ static void batch_arm(GuestBatch *b)
 {
         uint64_t now = now_usec(), next = UINT64_MAX;
 
-        for (size_t i = b->group_start; i < b->group_end; i++)
-                if (b->items[i].outcome == GUEST_BATCH_RUNNING && b->items[i].busy_since > 0)
-                        next = MIN(next, now + BUSY_RETRY_USEC);
+        /* A busy guest's operation wakes the batch when it ends; the timer is for its budget running out. */
+        for (size_t i = b->group_start; i < b->group_end; i++) {
+                const GuestBatchItem *it = &b->items[i];
+                if (it->outcome == GUEST_BATCH_RUNNING && it->busy_since > 0)
+                        next = MIN(next, it->busy_since + it->steps[it->step].budget * USEC_PER_SEC);
+        }
         if (b->delay_until > 0)
                 next = MIN(next, b->delay_until);
         if (next == UINT64_MAX)

@@ -48,6 +48,7 @@ typedef struct GuestBatchItem {
         char *task_result;
         uint64_t step_start; /* CLOCK_MONOTONIC µs */
         uint64_t busy_since; /* when the guest was first found busy for this step, 0 when it was not */
+        Task *busy_task; /* the other operation's task, whose end wakes the batch */
 } GuestBatchItem;
 
 typedef struct GuestBatchCallbacks {

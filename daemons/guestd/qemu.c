@@ -1097,6 +1097,11 @@ static int guest_check_action(Guest *g, GuestAction action, const GuestOptions *
         }
 }
 
+Task *qemu_operation_task(const Guest *g)
+{
+        return g->op ? g->op->task : NULL;
+}
+
 int guest_act(Guest *g, GuestAction action, const GuestOptions *o, Task **ret)
 {
         char id[16];

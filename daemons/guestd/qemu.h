@@ -16,5 +16,8 @@ void qemu_detach(Guest *g);
 
 int guest_save_config(Guest *g);
 
+/* The task of the lifecycle operation under way, NULL when there is none. */
+Task *qemu_operation_task(const Guest *g);
+
 /* cleanupd reports a run of the guest clean (CleanupFinished). */
 void qemu_on_run_clean(Guest *g, const char *run_id, const char *result);

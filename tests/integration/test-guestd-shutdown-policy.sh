@@ -121,6 +121,15 @@ tail -n1 "$ROOT/var/log/berth/tasks/$upid" | grep -q "^TASK WARNINGS: 2 of 2 gue
 ok "SIGTERM during a preserve: guestd preserves every guest first, then exits"
 
 start_daemon berth-guestd org.berth.guest1
+# A guest busy with another operation is taken up again the moment that operation ends.
+start_all 201
+shutdown=$(bctl shutdown 201 --timeout 2 --no-force-stop --no-wait)
+bctl host-shutdown --preserve --policy poweroff >/dev/null || fail "preserve of a busy guest failed"
+task_ended "$shutdown" || fail "the preserve did not wait for the guest's own shutdown"
+preserve_log | grep -q "Guest 201 is busy with another operation" || fail "busy guest not waited for: $(preserve_log)"
+expect_prop 201 State stopped
+ok "a preserve waits for a busy guest's operation, then stops it"
+
 start_all 201
 qemu=$(prop 201 Pid)
 stop_daemon berth-guestd TERM
