@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "bench.h"
 #include "bus.h"
 #include "spawn.h"
 
@@ -34,13 +34,6 @@ typedef struct Sample {
         uint64_t finished;
         char *result;
 } Sample;
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
 
 static _noreturn_ void die(const char *what, int r)
 {
