@@ -21,8 +21,6 @@
 #define TASK_INTERFACE "org.berth.Task1"
 #define TASKS_INTERFACE "org.berth.Tasks1"
 
-#define EXIT_USAGE 2
-
 /* Command options, as bits so each command can say which ones it takes. */
 typedef enum Option {
         OPTION_CONFIG = 1 << 0,

@@ -15,8 +15,6 @@
 #define MULTIPATH_PATH "/org/berth/multipath1"
 #define MULTIPATH_INTERFACE "org.berth.multipath1.Manager"
 
-#define EXIT_USAGE 2
-
 typedef enum Option {
         OPTION_DIGEST = 1 << 0,
         OPTION_DELETE = 1 << 1,

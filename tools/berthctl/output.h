@@ -46,6 +46,9 @@ int error_errno(int r, const char *fmt, ...) _printf_(2, 3);
 /* Prints the message of a failed call, or strerror(r) when there is none; returns -abs(r). */
 int error_bus(int r, const sd_bus_error *error);
 
+/* berthctl's exit status for a command line it cannot take. */
+#define EXIT_USAGE 2
+
 /* "berthctl: <message>" and where help is on stderr (help: "" for berthctl's own, "multipath " for a group's); -EINVAL. */
 int usage_error_for(const char *help, const char *fmt, ...) _printf_(2, 3);
 /* The argument of -o/--output: -EINVAL for anything but text and json. */
