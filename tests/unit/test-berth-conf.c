@@ -157,11 +157,10 @@ END_TEST
 
 START_TEST(test_load)
 {
-        char t[] = "/tmp/berth-test-XXXXXX";
+        char *t = test_tmpdir_new();
         _cleanup_free_ char *dir = NULL, *path = NULL, *error = NULL;
         BerthConf c;
 
-        ck_assert_ptr_nonnull(mkdtemp(t));
         ck_assert_int_eq(paths_set_root(t), 0);
         dir = root_path("etc/berth");
         path = root_path("etc/berth/berth.conf");
@@ -188,7 +187,7 @@ START_TEST(test_load)
         ck_assert_int_eq(berth_conf_load(&c, NULL), -EISDIR);
 
         ck_assert_int_eq(paths_set_root("/"), 0);
-        ck_assert_int_eq(rm_rf(t), 0);
+        test_tmpdir_free(t);
 }
 END_TEST
 
