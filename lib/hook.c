@@ -23,8 +23,11 @@ struct Hook {
         void *userdata;
 };
 
+/* Kills the hook's process group; once the hook is reaped there is nothing left to kill. */
 static void hook_kill(Hook *h)
 {
+        if (h->pid <= 0)
+                return;
         if (kill(-h->pid, SIGKILL) < 0)
                 (void) kill(h->pid, SIGKILL);
 }
@@ -35,6 +38,7 @@ static void on_hook_exit(evutil_socket_t fd, short what, void *userdata)
         int status = spawn_wait(h->pid);
 
         h->pid = 0;
+        evtimer_del(h->timer);
         h->done(h, status, h->timed_out, h->userdata);
 }
 

@@ -79,6 +79,7 @@ struct Operation {
         Hook *hook; /* the hook phase in progress */
         char *run_id; /* stopping: the run being stopped */
         bool exited; /* stopping: QEMU is gone, the task waits for the run to be clean */
+        char *clean_result; /* stopping: cleanupd was done before the pre-stop hook and SetStopIntent */
 };
 
 const char *qemu_host_default_accel(void)
@@ -103,6 +104,16 @@ static void guest_set_state(Guest *g, GuestState state)
         guest_bus_emit_changed(g, "State", NULL);
 }
 
+/*
+ * Signals the run's QEMU through its pidfd: never a process that took over its pid and never,
+ * once the run is over, pid 0, which kill() would take for guestd's own process group.
+ */
+static void guest_kill(Guest *g, int sig)
+{
+        if (g->pidfd >= 0)
+                (void) pidfd_send_signal(g->pidfd, sig, NULL, 0);
+}
+
 /* ---- operations ---- */
 
 static void operation_free(Operation *op)
@@ -117,6 +128,7 @@ static void operation_free(Operation *op)
         sd_bus_slot_unref(op->call);
         hook_free(op->hook);
         free(op->run_id);
+        free(op->clean_result);
         guest_options_done(&op->opts);
         free(op);
 }
@@ -203,13 +215,13 @@ static void operation_kill_next(Operation *op)
         case KILL_QUIT:
                 op->kill_step = KILL_TERM;
                 task_log(op->task, "Sending SIGTERM to QEMU %d", (int) g->pid);
-                (void) kill(g->pid, SIGTERM);
+                guest_kill(g, SIGTERM);
                 break;
         case KILL_TERM:
         case KILL_KILL:
                 op->kill_step = KILL_KILL;
                 task_log(op->task, "Sending SIGKILL to QEMU %d", (int) g->pid);
-                (void) kill(g->pid, SIGKILL);
+                guest_kill(g, SIGKILL);
                 break;
         }
         operation_arm_timer(op, KILL_STEP_TIMEOUT_SEC);
@@ -597,7 +609,7 @@ static void on_run_registered(const sd_bus_error *error, void *userdata)
         /* A QEMU that is already gone fails the start through its exit, with QEMU's own words. */
         if (streq(error->name, BERTH_ERROR_NOT_RUNNING))
                 return;
-        (void) kill(g->pid, SIGKILL);
+        guest_kill(g, SIGKILL);
         op->starting = false;
         operation_fail(op, cleanupd_error_name(error), "cleanupd did not take run %s: %s",
                 strempty(g->run_id), error->message);
@@ -624,7 +636,7 @@ static void operation_spawn(Operation *op)
         task_log(op->task, "QEMU %d started, run %s", (int) g->pid, g->run_id);
         r = cleanupd_register_run(g->manager, g->vmid, g->run_id, g->pid, on_run_registered, op, &op->call);
         if (r < 0) {
-                (void) kill(g->pid, SIGKILL);
+                guest_kill(g, SIGKILL);
                 op->starting = false;
                 return operation_end(
                         op, TASK_ERROR, "cannot register run %s with cleanupd: %s", g->run_id, strerror(-r));
@@ -754,7 +766,7 @@ static void operation_fail_start(Operation *op, const char *why)
 {
         Guest *g = op->guest;
 
-        (void) kill(g->pid, SIGKILL);
+        guest_kill(g, SIGKILL);
         op->starting = false;
         operation_end(op, TASK_ERROR, "%s", why);
 }
@@ -779,9 +791,30 @@ static void operation_begin_shutdown(Operation *op)
         operation_arm_timer(op, timeout);
 }
 
+/* The pre-stop hook or cleanupd's SetStopIntent is under way; QEMU is not touched before they end. */
+static bool operation_preparing_stop(const Operation *op)
+{
+        return op->hook || op->call;
+}
+
+/* QEMU went by itself while the stop got ready: a reboot starts it again, a stop ends with the clean run. */
+static void operation_stop_after_exit(Operation *op)
+{
+        if (op->action == GUEST_ACTION_REBOOT) {
+                task_log(op->task, "Guest %u is down; starting it again", op->guest->vmid);
+                return operation_begin_start(op);
+        }
+        if (op->clean_result) {
+                _cleanup_free_ char *result = TAKE_PTR(op->clean_result);
+                operation_on_clean(op, result);
+        }
+}
+
 /* The stop itself, once cleanupd knows why: ACPI power-down, the forced stop, or QEMU's quit after a save. */
 static void operation_stop_now(Operation *op)
 {
+        if (op->guest->pid == 0)
+                return operation_stop_after_exit(op);
         switch (op->action) {
         case GUEST_ACTION_SHUTDOWN:
         case GUEST_ACTION_REBOOT:
@@ -809,6 +842,8 @@ static void operation_set_stop_intent(Operation *op)
         Guest *g = op->guest;
         int r;
 
+        if (g->pid == 0)
+                return operation_stop_now(op);
         r = cleanupd_set_stop_intent(g->manager, g->vmid, op->run_id, guest_action_to_string(op->action),
                 op->opts.keep_active, on_stop_intent_set, op, &op->call);
         if (r < 0) {
@@ -981,8 +1016,6 @@ static void operation_begin_save(Operation *op)
 
 static void operation_on_exit(Operation *op)
 {
-        Guest *g = op->guest;
-
         if (op->starting) {
                 _cleanup_free_ char *log = TAKE_PTR(op->exit_log);
                 return operation_end(op, TASK_ERROR, "QEMU exited while starting: %s", strempty(log));
@@ -990,9 +1023,10 @@ static void operation_on_exit(Operation *op)
         switch (op->action) {
         case GUEST_ACTION_REBOOT:
                 operation_disarm_timer(op);
-                task_log(op->task, "Guest %u is down; starting it again", g->vmid);
+                if (operation_preparing_stop(op))
+                        return;
                 /* PrepareStart waits for the old run's cleanup. */
-                return operation_begin_start(op);
+                return operation_stop_after_exit(op);
         case GUEST_ACTION_SUSPEND:
                 if (!op->saved)
                         return operation_end(op, TASK_ERROR, "QEMU exited unexpectedly");
@@ -1014,6 +1048,10 @@ static void operation_on_clean(Operation *op, const char *result)
         Guest *g = op->guest;
         _cleanup_free_ char *what = NULL;
 
+        if (operation_preparing_stop(op)) {
+                op->clean_result = xstrdup(result);
+                return;
+        }
         operation_disarm_timer(op);
         if (op->action == GUEST_ACTION_SUSPEND)
                 what = xasprintf("guest %u suspended to %s", g->vmid, op->state_volid);

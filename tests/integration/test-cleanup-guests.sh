@@ -193,6 +193,34 @@ expect_cleaned_once 505 "$new"
 expect_prop 505 State stopped
 ok "reboot request: started again once"
 
+# QEMU dies while a stop or a reboot runs its slow pre-stop hook. The stop then ends with the
+# clean run and the reboot starts the guest once; nothing is signalled in the dead QEMU's name,
+# which would reach this test's own process group (guestd runs in it).
+touch "$T/slow-pre-stop"
+for verb in stop reboot; do
+        bctl start 502 >/dev/null
+        run=$(prop 502 RunId)
+        starts=$(hook_count 502 pre-start)
+        bctl "$verb" 502 >"$T/$verb-502.out" 2>&1 &
+        job=$!
+        wait_until "the pre-stop hook of 502/$run ran" hook_ran 502 pre-stop "$run"
+        kill -KILL "$(prop 502 Pid)"
+        wait "$job" || fail "the $verb whose QEMU died during its pre-stop hook failed: $(cat "$T/$verb-502.out")"
+        want="guest 502 stopped"
+        [ "$verb" = reboot ] && want="guest 502 started"
+        [ "$(cat "$T/$verb-502.out")" = "$want" ] || fail "the $verb said '$(cat "$T/$verb-502.out")', not '$want'"
+        wait_until "the post-stop hook of 502/$run ran" hook_ran 502 post-stop "$run"
+        expect_hooks 502 post-stop "$run" 1
+        kill -0 "$(cat "$T/berth-guestd.pid")" || fail "guestd died during the $verb"
+done
+new_run_of 502 "$run" || fail "guest 502 is not running a new run after its reboot"
+expect_hooks 502 pre-start "" $((starts + 1))
+rm -f "$T/slow-pre-stop"
+run=$(prop 502 RunId)
+bctl stop 502 >/dev/null
+expect_cleaned_once 502 "$run"
+ok "QEMU gone during the pre-stop hook: the stop ends clean, the reboot starts the guest once"
+
 # A failing pre-start hook aborts the start with a named error.
 touch "$T/fail-pre-start"
 expect_error org.berth.Error.HookFailed bctl start 502

@@ -97,6 +97,8 @@ cycle() { # cycle VMID TRIGGER; sets note
         local v=$1 run pid res bg order
         run=$(prop "$v" RunId)
         pid=$(prop "$v" Pid)
+        # kill would take pid 0 for this test's own process group.
+        [ "${pid:-0}" -gt 0 ] || fail "guest $v runs run $run without a QEMU pid"
         note=
         case $2 in
         stop)
