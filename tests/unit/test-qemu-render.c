@@ -193,17 +193,14 @@ static char *tmpdir;
 
 static void live_setup(void)
 {
-        char t[] = "/tmp/berth-qemu-XXXXXX";
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        tmpdir = xstrdup(t);
+        tmpdir = test_tmpdir_new();
         ck_assert_int_eq(paths_set_root(tmpdir), 0);
 }
 
 static void live_teardown(void)
 {
         ck_assert_int_eq(paths_set_root("/"), 0);
-        ck_assert_int_eq(rm_rf(tmpdir), 0);
-        free(tmpdir);
+        test_tmpdir_free(tmpdir);
 }
 
 static bool case_needs_bridge(const GuestConfig *c)

@@ -37,10 +37,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *userdata)
 
 static void setup(void)
 {
-        char t[] = "/tmp/berth-test-XXXXXX";
-
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        tmpdir = xstrdup(t);
+        tmpdir = test_tmpdir_new();
         base = event_base_new();
         ck_assert_ptr_nonnull(base);
         deadline = evtimer_new(base, on_deadline, NULL);
@@ -59,8 +56,7 @@ static void teardown(void)
         }
         event_free(deadline);
         event_base_free(base);
-        ck_assert_int_eq(rm_rf(tmpdir), 0);
-        free(tmpdir);
+        test_tmpdir_free(tmpdir);
 }
 
 /* Runs the loop until cond holds, failing the test after 20 s. */

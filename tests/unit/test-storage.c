@@ -205,9 +205,7 @@ static StorageConfig *cfg;
 
 static void setup(void)
 {
-        char t[] = "/tmp/berth-test-XXXXXX";
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        tmpdir = xstrdup(t);
+        tmpdir = test_tmpdir_new();
         ck_assert_int_eq(paths_set_root(tmpdir), 0);
         ck_assert_int_eq(storage_config_parse(volume_cfg, &cfg, NULL), 0);
 }
@@ -216,8 +214,7 @@ static void teardown(void)
 {
         cfg = storage_config_free(cfg);
         ck_assert_int_eq(paths_set_root("/"), 0);
-        ck_assert_int_eq(rm_rf(tmpdir), 0);
-        free(tmpdir);
+        test_tmpdir_free(tmpdir);
 }
 
 START_TEST(test_volume_path)

@@ -16,9 +16,7 @@ static struct event_base *base;
 
 static void setup(void)
 {
-        char t[] = "/tmp/berth-test-XXXXXX";
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        tmpdir = xstrdup(t);
+        tmpdir = test_tmpdir_new();
         storedir = xasprintf("%s/store", tmpdir);
         url = xasprintf("file:%s", storedir);
         base = event_base_new();
@@ -28,10 +26,9 @@ static void setup(void)
 static void teardown(void)
 {
         event_base_free(base);
-        ck_assert_int_eq(rm_rf(tmpdir), 0);
         free(url);
         free(storedir);
-        free(tmpdir);
+        test_tmpdir_free(tmpdir);
 }
 
 static Store *open_store(void)

@@ -149,10 +149,7 @@ static TaskManager *manager;
 
 static void manager_setup(void)
 {
-        char t[] = "/tmp/berth-test-XXXXXX";
-
-        ck_assert_ptr_nonnull(mkdtemp(t));
-        tmpdir = xstrdup(t);
+        tmpdir = test_tmpdir_new();
         ck_assert_int_eq(paths_set_root(tmpdir), 0);
         ck_assert_int_ge(sd_bus_new(&bus), 0);
         ck_assert_int_eq(task_manager_new(bus, "node1", "guestd", "/org/berth/guest1", &manager), 0);
@@ -163,8 +160,7 @@ static void manager_teardown(void)
         manager = task_manager_free(manager);
         bus = sd_bus_unref(bus);
         ck_assert_int_eq(paths_set_root("/"), 0);
-        ck_assert_int_eq(rm_rf(tmpdir), 0);
-        free(tmpdir);
+        test_tmpdir_free(tmpdir);
 }
 
 static Task *new_task(void)
