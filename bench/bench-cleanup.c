@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -105,7 +105,7 @@ int main(int argc, char *argv[])
                 "org.berth.cleanup1.Manager", "CleanupFinished", on_cleanup_finished, &s);
         if (r < 0)
                 die("match", r);
-        s.pidfd = (int) syscall(SYS_pidfd_open, (pid_t) atoi(argv[3]), 0);
+        s.pidfd = pidfd_open((pid_t) atoi(argv[3]), 0);
         if (s.pidfd < 0)
                 die("pidfd_open", -errno);
         puts("ready");

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -66,7 +66,7 @@ int hook_start(struct event_base *base, const char *script, uint32_t vmid, const
         if (r < 0)
                 return r;
         /* The child is ours and not yet reaped, so its pid cannot have been reused. */
-        fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        fd = pidfd_open(pid, 0);
         if (fd < 0) {
                 r = -errno;
                 (void) kill(pid, SIGKILL);

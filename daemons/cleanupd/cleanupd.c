@@ -4,7 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -19,7 +19,7 @@
 
 static int pidfd_open_checked(pid_t pid)
 {
-        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        int fd = pidfd_open(pid, 0);
         return fd < 0 ? -errno : fd;
 }
 
@@ -102,8 +102,6 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
                 .bus = sd_bus_ref(bus),
                 .store = store,
                 .node = xstrdup(node),
-                .prepare_timeout_sec = 10,
-                .hook_timeout_sec = 60,
                 .events_fd = -1,
         };
         *ret = m;

@@ -207,7 +207,6 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         m->store = store;
         m->node = xstrdup(node);
         m->default_accel = xstrdup(qemu_host_default_accel());
-        m->hook_timeout_sec = 60;
         r = task_manager_new(bus, node, "guestd", "/org/berth/guest1", &m->tasks);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up tasks: %m");

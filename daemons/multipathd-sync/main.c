@@ -82,8 +82,7 @@ static int run(int argc, char *argv[])
         log_parse_environment();
         r = daemon_parse_argv(argc, argv, "berth-multipathd-sync",
                 "Applies the cluster's multipath configuration to this node, publishes the health of its "
-                "maps "
-                "and serves org.berth.multipath1.",
+                "maps and serves org.berth.multipath1.",
                 options, &args);
         if (r <= 0)
                 return r;

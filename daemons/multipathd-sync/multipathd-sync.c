@@ -692,7 +692,6 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
                 .bus = sd_bus_ref(bus),
                 .store = store,
                 .node = xstrdup(node),
-                .health_interval_sec = 60,
         };
         m->apply_event = event_new(base, -1, 0, on_apply, m);
         m->health_timer = event_new(base, -1, EV_PERSIST, on_health_tick, m);
