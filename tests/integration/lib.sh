@@ -12,12 +12,31 @@ ROOT=$T/root
 mkdir -p "$ROOT" "$T/dbus/system.d" "$T/logs"
 checks=0
 
+# A test that replays from a seed or a setting says how, here: every failure prints it.
+replay=
+
+# The logs outlive the temporary root of a failed test: where they are is part of the failure.
+keep_logs() {
+        local kept=${BERTH_TEST_LOG_DIR:-/tmp}/$(basename "$0" .sh).$$
+        mkdir -p "$kept"
+        cp -a "$T"/logs/. "$kept"/ 2>/dev/null || true
+        echo "$kept"
+}
+
 fail() {
         echo "FAIL: $*" >&2
+        [ -z "$replay" ] || echo "replay with: $replay" >&2
+        echo "logs kept in $(keep_logs)" >&2
         for f in "$T"/logs/*.log; do
                 [ -f "$f" ] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }
         done
         exit 1
+}
+
+# A sanitizer report in a daemon's log fails the test that started the daemon, even when the
+# daemon lived on (no halt) or the report came at its exit.
+sanitizer_reports() {
+        grep -l -E '^(==[0-9]+==ERROR: (Address|Leak|Undefined)Sanitizer|.*: runtime error: )' "$T"/logs/*.log 2>/dev/null
 }
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 
@@ -148,4 +167,10 @@ wait_until() {
 
 qemu_pid() { cat "$ROOT/run/berth/qemu/$1/qemu.pid"; }
 
-finish() { echo "all $checks checks ok"; }
+finish() {
+        local reports
+        if reports=$(sanitizer_reports); then
+                fail "sanitizer reports in $(echo $reports)"
+        fi
+        echo "all $checks checks ok"
+}
