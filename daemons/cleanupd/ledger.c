@@ -8,6 +8,7 @@
 #include "fileio.h"
 #include "ledger.h"
 #include "paths.h"
+#include "proc.h"
 #include "utf8.h"
 #include "vmid.h"
 
@@ -223,46 +224,6 @@ char *run_format(const Run *r)
                          "%s",
                 r->run_id, (int) r->pid, r->pid_start_time, run_state_to_string(r->state), r->keep_active,
                 strempty(reason), r->skip_post_stop, r->reboot, strempty(result));
-}
-
-int proc_pid_start_time(pid_t pid, uint64_t *ret_start_time, char *ret_state)
-{
-        _cleanup_free_ char *path = NULL, *stat = NULL;
-        const char *p;
-        char state, *end;
-        unsigned long long t;
-        int r;
-
-        if (pid <= 0)
-                return -EINVAL;
-        path = xasprintf("/proc/%d/stat", (int) pid);
-        r = read_full_file(path, &stat, NULL);
-        if (r == -ENOENT)
-                return -ESRCH;
-        if (r < 0)
-                return r;
-
-        /* The command name (field 2) may contain spaces and ')': fields 3 on start after the last ')'. */
-        p = strrchr(stat, ')');
-        if (!p || p[1] != ' ' || !p[2])
-                return -EIO;
-        state = p[2];
-        /* Each step lands on the space before field N; starttime is field 22. */
-        for (unsigned field = 3; field <= 22; field++) {
-                p = strchr(p + 1, ' ');
-                if (!p)
-                        return -EIO;
-        }
-        errno = 0;
-        t = strtoull(p + 1, &end, 10);
-        if (errno != 0 || end == p + 1 || (*end != ' ' && *end != '\n' && *end != 0))
-                return -EIO;
-
-        if (ret_start_time)
-                *ret_start_time = t;
-        if (ret_state)
-                *ret_state = state;
-        return 0;
 }
 
 int run_new(uint32_t vmid, const char *run_id, pid_t pid, Run **ret)

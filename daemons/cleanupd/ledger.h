@@ -91,9 +91,6 @@ int run_claim_cleanup(Run *r);
  */
 int run_process_alive(const Run *r);
 
-/* The start time (clock ticks since boot) and state letter of a process; -ESRCH when it is gone. */
-int proc_pid_start_time(pid_t pid, uint64_t *ret_start_time, char *ret_state);
-
 /* Parses a ledger file's text for guest vmid; -EBADMSG when it is not a valid ledger. Pure. */
 int run_parse(uint32_t vmid, const char *text, Run **ret);
 /* Formats a valid run in canonical form (fixed key order), which run_parse() accepts. Pure. */

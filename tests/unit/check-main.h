@@ -3,6 +3,8 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "fileio.h"
@@ -19,6 +21,24 @@ static inline void test_tmpdir_free(char *dir)
 {
         ck_assert_int_eq(rm_rf(dir), 0);
         free(dir);
+}
+
+/* A child process that waits for a signal, until it gets one that ends it. */
+static inline pid_t test_fork_sleeper(void)
+{
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        return pid;
+}
+
+static inline void test_reap(pid_t pid)
+{
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 }
 
 /* Runs every test of s, each in its own process; the exit status of the test program. */

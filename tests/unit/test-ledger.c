@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "ledger.h"
 #include "paths.h"
+#include "proc.h"
 
 static char *tmpdir;
 
@@ -25,23 +26,6 @@ static void teardown(void)
         test_tmpdir_free(tmpdir);
 }
 
-static pid_t fork_sleeper(void)
-{
-        pid_t pid = fork();
-
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                for (;;)
-                        pause();
-        }
-        return pid;
-}
-
-static void reap(pid_t pid)
-{
-        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
-}
-
 static void write_ledger(uint32_t vmid, const char *text)
 {
         _cleanup_free_ char *dir = root_path("run/berth/cleanup"), *path = xasprintf("%s/%u.run", dir, vmid);
@@ -55,7 +39,7 @@ START_TEST(test_round_trip)
         _cleanup_(run_freep) Run *r = NULL, *loaded = NULL, *again = NULL;
         _cleanup_free_ char *path = root_path("run/berth/cleanup/101.run"), *file = NULL, *a = NULL, *b = NULL;
         RunStopIntent intent = { .keep_active = true, .reason = "host shutdown: größte Eile", .reboot = true };
-        pid_t pid = fork_sleeper();
+        pid_t pid = test_fork_sleeper();
 
         ck_assert_int_eq(run_new(101, "UPID:n1:guestd:0000002A:65000000:qmstart:101:root@pam:", pid, &r), 0);
         ck_assert_int_eq(r->state, RUN_RUNNING);
@@ -90,7 +74,7 @@ START_TEST(test_round_trip)
         ck_assert_str_eq(a, b);
 
         kill(pid, SIGKILL);
-        reap(pid);
+        test_reap(pid);
 }
 END_TEST
 
@@ -258,7 +242,7 @@ END_TEST
 START_TEST(test_process_alive)
 {
         _cleanup_(run_freep) Run *r = NULL, *gone = NULL;
-        pid_t pid = fork_sleeper();
+        pid_t pid = test_fork_sleeper();
         uint64_t t;
 
         ck_assert_int_eq(run_new(100, "r1", pid, &r), 0);
@@ -275,44 +259,9 @@ START_TEST(test_process_alive)
         /* Wait until the kernel has made it a zombie, without reaping it. */
         ck_assert_int_eq(waitid(P_PID, (id_t) pid, &(siginfo_t){}, WEXITED | WNOWAIT), 0);
         ck_assert_int_eq(run_process_alive(r), 0);
-        reap(pid);
+        test_reap(pid);
         ck_assert_int_eq(run_process_alive(r), 0);
         ck_assert_int_eq(run_new(100, "r2", pid, &gone), -ESRCH);
-}
-END_TEST
-
-/* starttime is field 22 of /proc/<pid>/stat, read here independently. */
-static unsigned long long stat_start_time(pid_t pid)
-{
-        _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int) pid), *text = NULL;
-        unsigned long long t;
-        char state;
-
-        ck_assert_int_eq(read_full_file(path, &text, NULL), 0);
-        ck_assert_int_eq(
-                sscanf(strrchr(text, ')') + 2,
-                        "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                        &state, &t),
-                2);
-        return t;
-}
-
-START_TEST(test_start_time_is_the_start_time)
-{
-        pid_t pid = fork_sleeper();
-        uint64_t self, child;
-        char state;
-
-        ck_assert_int_eq(proc_pid_start_time(getpid(), &self, &state), 0);
-        ck_assert_uint_eq(self, stat_start_time(getpid()));
-        ck_assert_int_eq(state, 'R');
-        ck_assert_int_eq(proc_pid_start_time(pid, &child, NULL), 0);
-        ck_assert_uint_eq(child, stat_start_time(pid));
-        /* A process started after us cannot have started earlier; nothing runs from tick 0. */
-        ck_assert_uint_ge(child, self);
-        ck_assert_uint_gt(self, 0);
-        ck_assert_int_eq(kill(pid, SIGKILL), 0);
-        reap(pid);
 }
 END_TEST
 
@@ -367,7 +316,6 @@ int main(void)
         tcase_add_test(tc, test_claim_not_persisted_is_not_claimed);
         tcase_add_test(tc, test_stop_intent);
         tcase_add_test(tc, test_process_alive);
-        tcase_add_test(tc, test_start_time_is_the_start_time);
         tcase_add_test(tc, test_list);
         suite_add_tcase(s, tc);
         return run_suite(s);
