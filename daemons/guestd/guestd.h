@@ -61,6 +61,7 @@ struct Guest {
         struct event *pidfd_event;
         Qmp *qmp;
         bool powered_off; /* the run's SHUTDOWN event said the guest itself powered off */
+        bool shut_down; /* the run's SHUTDOWN event came: QEMU is exiting */
         /* The run that ended and why, until cleanupd reports it clean and GuestStopped goes out. */
         char *exit_run_id;
         char *exit_reason;

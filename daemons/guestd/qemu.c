@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/pidfd.h>
@@ -17,6 +18,7 @@
 #include "hook.h"
 #include "log.h"
 #include "paths.h"
+#include "proc.h"
 #include "qemu-render.h"
 #include "qemu.h"
 #include "spawn.h"
@@ -67,6 +69,8 @@ struct Operation {
         struct event *timer;
         KillStep kill_step;
         bool starting; /* the start half (of start, resume from disk or reboot) is under way */
+        bool replacing; /* start: the previous run's QEMU is on its way out, its exit not handled yet */
+        bool prepared; /* start: cleanupd has said the previous run is clean */
         int state_fd; /* the vmstate file being written or read */
         int incoming_fd; /* restore: the number the vmstate file has in QEMU, -1 otherwise */
         bool restored; /* restore: QEMU has read all of the saved state */
@@ -314,9 +318,10 @@ void qemu_detach(Guest *g)
  */
 static void guest_on_exit(Guest *g)
 {
-        const char *reason = g->op ? guest_action_to_string(g->op->action)
-                : g->powered_off   ? "poweroff"
-                                   : "crash";
+        bool ours = g->op && !g->op->replacing; /* the operation in progress ended this run */
+        const char *reason = ours ? guest_action_to_string(g->op->action)
+                : g->powered_off  ? "poweroff"
+                                  : "crash";
         siginfo_t si = {};
 
         /* Only our own children can be reaped; a QEMU adopted after a restart is someone else's. */
@@ -332,7 +337,8 @@ static void guest_on_exit(Guest *g)
         g->pidfd = safe_close(g->pidfd);
         g->pid = 0;
         g->powered_off = false;
-        if (g->op && g->op->starting)
+        g->shut_down = false;
+        if (ours && g->op->starting)
                 g->op->exit_log = qemu_log_tail(g->vmid);
         free(g->exit_run_id);
         g->exit_run_id = TAKE_PTR(g->run_id);
@@ -349,6 +355,33 @@ static void guest_on_exit(Guest *g)
                 _cleanup_free_ char *run_id = xstrdup(g->exit_run_id);
                 qemu_on_run_clean(g, run_id, result);
         }
+}
+
+/*
+ * guestd's view of a run lags the kernel's: QEMU's exit can be queued behind the call at hand.
+ * Handles an exit the pidfd already tells of.
+ */
+static void guest_catch_up_exit(Guest *g)
+{
+        struct pollfd p = { .fd = g->pidfd, .events = POLLIN };
+
+        if (g->pidfd >= 0 && poll(&p, 1, 0) > 0)
+                guest_on_exit(g);
+}
+
+/*
+ * Whether the run's QEMU, still there, is on its way out: it announced its SHUTDOWN, or /proc
+ * shows it exiting, a zombie or doomed by a pending SIGKILL. A start need not wait for guestd to
+ * see it go; cleanupd's PrepareStart waits for its cleanup.
+ */
+static bool guest_qemu_leaving(Guest *g)
+{
+        int r;
+
+        if (g->pid <= 0 || g->shut_down)
+                return true;
+        r = proc_pid_exiting(g->pid);
+        return r > 0 || r == -ESRCH;
 }
 
 static void operation_on_clean(Operation *op, const char *result);
@@ -441,6 +474,7 @@ static void on_qmp_event(Qmp *q, const char *name, json_object *data, void *user
         json_object *v;
 
         if (streq(name, "SHUTDOWN")) {
+                g->shut_down = true;
                 g->powered_off = json_object_object_get_ex(data, "guest", &v) && json_object_get_boolean(v);
                 log_debug("Guest %u: SHUTDOWN (guest initiated: %s)", g->vmid, g->powered_off ? "yes" : "no");
         } else if (streq(name, "STOP")) {
@@ -685,6 +719,14 @@ static void on_pre_start_done(Hook *h, int status, bool timed_out, void *userdat
         operation_spawn(op);
 }
 
+/* The previous run is clean and its QEMU gone: the pre-start hook, then QEMU. */
+static void operation_continue_start(Operation *op)
+{
+        if (guest_config_get(op->guest->config, "hookscript"))
+                return operation_run_hook(op, "pre-start", on_pre_start_done);
+        operation_spawn(op);
+}
+
 static void on_start_prepared(const sd_bus_error *error, void *userdata)
 {
         Operation *op = userdata;
@@ -696,9 +738,14 @@ static void on_start_prepared(const sd_bus_error *error, void *userdata)
                 return operation_fail(op, cleanupd_error_name(error),
                         "the previous run of guest %u is not clean: %s", g->vmid, error->message);
         }
-        if (guest_config_get(g->config, "hookscript"))
-                return operation_run_hook(op, "pre-start", on_pre_start_done);
-        operation_spawn(op);
+        op->prepared = true;
+        guest_catch_up_exit(g);
+        if (op->replacing) {
+                /* cleanupd counts a QEMU whose main thread is a zombie as gone; its other threads still end. */
+                task_log(op->task, "Waiting for QEMU %d of the previous run to exit", (int) g->pid);
+                return operation_arm_timer(op, KILL_STEP_TIMEOUT_SEC);
+        }
+        operation_continue_start(op);
 }
 
 /* Start: cleanupd's PrepareStart, the pre-start hook, QEMU, RegisterRun, QEMU up, the post-start hook. */
@@ -1016,6 +1063,15 @@ static void operation_begin_save(Operation *op)
 
 static void operation_on_exit(Operation *op)
 {
+        if (op->replacing) {
+                op->replacing = false;
+                task_log(op->task, "The previous run's QEMU has exited");
+                if (op->prepared) {
+                        operation_disarm_timer(op);
+                        operation_continue_start(op);
+                }
+                return;
+        }
         if (op->starting) {
                 _cleanup_free_ char *log = TAKE_PTR(op->exit_log);
                 return operation_end(op, TASK_ERROR, "QEMU exited while starting: %s", strempty(log));
@@ -1074,6 +1130,11 @@ static void on_operation_timer(evutil_socket_t fd, short what, void *userdata)
                 return operation_end(op, TASK_WARNINGS,
                         "guest %u stopped, but cleanupd did not report run %s clean within %u s", g->vmid,
                         op->run_id, CLEANUP_WAIT_SEC);
+        if (op->replacing) {
+                op->starting = false;
+                return operation_end(op, TASK_ERROR, "QEMU %d of the previous run did not exit within %u s",
+                        (int) g->pid, KILL_STEP_TIMEOUT_SEC);
+        }
         if (op->starting) {
                 _cleanup_free_ char *why = xasprintf("QEMU did not come up within %u s", START_TIMEOUT_SEC);
                 return operation_fail_start(op, why);
@@ -1112,7 +1173,7 @@ static int guest_check_action(Guest *g, GuestAction action, const GuestOptions *
                 return -ENOLCK;
         switch (action) {
         case GUEST_ACTION_START:
-                return active ? -EALREADY : 0;
+                return active && !guest_qemu_leaving(g) ? -EALREADY : 0;
         case GUEST_ACTION_RESUME:
                 if (g->state == GUEST_RUNNING)
                         return -EALREADY;
@@ -1146,6 +1207,7 @@ int guest_act(Guest *g, GuestAction action, const GuestOptions *o, Task **ret)
         Operation *op;
         int r;
 
+        guest_catch_up_exit(g);
         r = guest_check_action(g, action, o);
         if (r < 0)
                 return r;
@@ -1158,6 +1220,8 @@ int guest_act(Guest *g, GuestAction action, const GuestOptions *o, Task **ret)
         op->opts = *o;
         op->opts.statestorage = o->statestorage ? xstrdup(o->statestorage) : NULL;
         op->opts.user = xstrdup(o->user);
+        /* A start allowed while QEMU is still there: it is leaving, and the start goes on once it has. */
+        op->replacing = action == GUEST_ACTION_START && g->pid > 0;
         r = task_new(g->manager->tasks, guest_action_task_type(action), id, o->user, &op->task);
         if (r < 0) {
                 operation_free(op);
