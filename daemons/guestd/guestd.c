@@ -85,6 +85,9 @@ Guest *manager_find_guest(Manager *m, uint32_t vmid)
 {
         Guest key = { .vmid = vmid }, *k = &key, **found;
 
+        /* bsearch() may not be handed a NULL array, even an empty one. */
+        if (m->n_guests == 0)
+                return NULL;
         found = bsearch(&k, m->guests, m->n_guests, sizeof(Guest *), guest_compare);
         return found ? *found : NULL;
 }
