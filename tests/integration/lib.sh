@@ -23,7 +23,9 @@ keep_logs() {
         echo "$kept"
 }
 
+failed=
 fail() {
+        failed=1
         echo "FAIL: $*" >&2
         [ -z "$replay" ] || echo "replay with: $replay" >&2
         echo "logs kept in $(keep_logs)" >&2
@@ -35,13 +37,19 @@ fail() {
 
 # A sanitizer report in a daemon's log fails the test that started the daemon, even when the
 # daemon lived on (no halt) or the report came at its exit.
+sanitizer_pattern='^(==[0-9]+==ERROR: (Address|Leak|Undefined)Sanitizer|.*: runtime error: )'
 sanitizer_reports() {
-        grep -l -E '^(==[0-9]+==ERROR: (Address|Leak|Undefined)Sanitizer|.*: runtime error: )' "$T"/logs/*.log 2>/dev/null
+        grep -l -E "$sanitizer_pattern" "$T"/logs/*.log 2>/dev/null
 }
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 
 cleanup() {
-        local p
+        local rc=$? p reports
+        # A daemon a sanitizer halted fails the test through a dead bus call, not through fail().
+        if [ $rc -ne 0 ] && [ -z "$failed" ] && reports=$(sanitizer_reports); then
+                echo "FAIL: sanitizer reports in $(echo $reports); logs kept in $(keep_logs)" >&2
+                grep -h -A40 -E "$sanitizer_pattern" $reports >&2 || true
+        fi
         for p in "$ROOT"/run/berth/qemu/*/qemu.pid; do
                 [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
         done
@@ -168,7 +176,13 @@ wait_until() {
 qemu_pid() { cat "$ROOT/run/berth/qemu/$1/qemu.pid"; }
 
 finish() {
-        local reports
+        local reports p
+        # Daemons still running end here, with TERM, so LeakSanitizer looks at them too.
+        for p in "$T"/berth-*.pid; do
+                if [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; then
+                        stop_daemon "$(basename "$p" .pid)"
+                fi
+        done
         if reports=$(sanitizer_reports); then
                 fail "sanitizer reports in $(echo $reports)"
         fi
