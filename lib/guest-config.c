@@ -382,6 +382,11 @@ static const char *check_append(const char *v)
         return utf8_check_printable(v, strlen(v), false) < 0 ? "must be printable UTF-8 text" : NULL;
 }
 
+static const char *check_cpu(const char *v)
+{
+        return guest_cpu_parse(v, NULL);
+}
+
 static const char *check_disk(const char *v)
 {
         return disk_parse(v, NULL);
@@ -447,6 +452,7 @@ static const KeySchema schema[] = {
         { "append", 0, check_append },
         { "autostart-once", 0, check_bool },
         { "cores", 0, check_cores },
+        { "cpu", 0, check_cpu },
         { "disk", 16, check_disk },
         { "hookscript", 0, check_path },
         { "initrd", 0, check_path },
@@ -784,6 +790,17 @@ void guest_config_get_startup(const GuestConfig *c, GuestStartup *ret)
 
         if (!v || startup_parse(v, ret))
                 *ret = (GuestStartup){ .order = -1 };
+}
+
+int guest_config_get_cpu(const GuestConfig *c, GuestCpu *ret)
+{
+        const char *v = guest_config_get(c, "cpu");
+
+        if (!v) {
+                *ret = (GuestCpu){ .model = GUEST_CPU_MODEL_DEFAULT };
+                return 0;
+        }
+        return guest_cpu_parse(v, ret) ? -EBADMSG : 0;
 }
 
 static int disk_index_cmp(const void *a, const void *b)

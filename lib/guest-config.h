@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guest-cpu.h"
 #include "macro.h"
 
 /*
@@ -65,6 +66,9 @@ typedef struct GuestStartup {
         unsigned down; /* seconds to wait for its shutdown; 0 = default */
 } GuestStartup;
 void guest_config_get_startup(const GuestConfig *c, GuestStartup *ret);
+
+/* The "cpu" entry; GUEST_CPU_MODEL_DEFAULT with no flags when unset, -EBADMSG when invalid. */
+int guest_config_get_cpu(const GuestConfig *c, GuestCpu *ret);
 
 typedef enum DiskFormat {
         DISK_FORMAT_QCOW2,

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc.h"
 #include "qemu-render.h"
@@ -40,6 +41,31 @@ static const struct {
         { "virtio", "virtio-net-pci", "virtio-net-device" },
         { "e1000", "e1000", NULL },
         { "rtl8139", "rtl8139", NULL },
+};
+
+/*
+ * What Proxmox's CPU models are in QEMU (qemu-server's PVE/QemuServer/CPUConfig.pm): the x86-64-vN levels
+ * are qemu64 plus the features of the level, so that a guest runs on, and migrates between, any hosts of
+ * that level whatever their make.
+ */
+#define CPU_FLAGS_V2 "+popcnt;+pni;+sse4.1;+sse4.2;+ssse3"
+#define CPU_FLAGS_V2_AES CPU_FLAGS_V2 ";+aes"
+#define CPU_FLAGS_V3 CPU_FLAGS_V2_AES ";+avx;+avx2;+bmi1;+bmi2;+f16c;+fma;+abm;+movbe;+xsave"
+#define CPU_FLAGS_V4 CPU_FLAGS_V3 ";+avx512f;+avx512bw;+avx512cd;+avx512dq;+avx512vl"
+
+static const struct {
+        const char *qemu_model;
+        const char *flags; /* ';'-separated, as Proxmox writes them; NULL for none */
+} cpu_models[_GUEST_CPU_MODEL_MAX] = {
+        /* Proxmox adds these to kvm64 for Windows 8 and later. */
+        [GUEST_CPU_KVM64] = { "kvm64", "+lahf_lm;+sep" },
+        [GUEST_CPU_QEMU64] = { "qemu64", NULL },
+        [GUEST_CPU_X86_64_V2] = { "qemu64", CPU_FLAGS_V2 },
+        [GUEST_CPU_X86_64_V2_AES] = { "qemu64", CPU_FLAGS_V2_AES },
+        [GUEST_CPU_X86_64_V3] = { "qemu64", CPU_FLAGS_V3 },
+        [GUEST_CPU_X86_64_V4] = { "qemu64", CPU_FLAGS_V4 },
+        [GUEST_CPU_HOST] = { "host", NULL },
+        [GUEST_CPU_MAX] = { "max", NULL },
 };
 
 typedef struct Render {
@@ -94,6 +120,92 @@ static char *escape(const char *s)
         return e;
 }
 
+/* The name a -cpu flag sets: "+name", "-name" or "name=value". */
+static size_t cpu_flag_name(const char *flag, const char **ret_name)
+{
+        *ret_name = flag + (flag[0] == '+' || flag[0] == '-');
+        return strcspn(*ret_name, "=");
+}
+
+static int cpu_flag_cmp(const void *a, const void *b)
+{
+        const char *x, *y;
+        size_t nx = cpu_flag_name(*(char *const *) a, &x), ny = cpu_flag_name(*(char *const *) b, &y);
+        int k = strncmp(x, y, MIN(nx, ny));
+
+        return k != 0 ? k : (nx > ny) - (nx < ny);
+}
+
+/* A later setting of a flag replaces an earlier one, as in Proxmox's resolve_cpu_flags(). */
+static void cpu_flag_set(char ***flags, const char *flag)
+{
+        for (size_t i = 0; *flags && (*flags)[i]; i++)
+                if (cpu_flag_cmp(&(*flags)[i], &flag) == 0) {
+                        free((*flags)[i]);
+                        (*flags)[i] = xstrdup(flag);
+                        return;
+                }
+        strv_push(flags, flag);
+}
+
+static void cpu_flag_set_list(char ***flags, const char *list)
+{
+        for (const char *p = list; p;) {
+                size_t n = strcspn(p, ";");
+                _cleanup_free_ char *flag = xstrndup(p, n);
+
+                cpu_flag_set(flags, flag);
+                p = p[n] ? p + n + 1 : NULL;
+        }
+}
+
+static int render_cpu(Render *r, const char *accel)
+{
+        _cleanup_strv_free_ char **flags = NULL;
+        _cleanup_free_ char *text = NULL;
+        bool kvm = streq(accel, "kvm");
+        GuestCpu cpu;
+
+        if (guest_config_get_cpu(r->config, &cpu) < 0)
+                return fail(r, "invalid cpu entry");
+        if (cpu.model == GUEST_CPU_HOST && !kvm)
+                return fail(r, "cpu model 'host' passes the host's CPU through, which needs accel=kvm");
+
+        /* Proxmox's own additions first, then the model's, then the config's: later ones win. */
+        if (kvm) {
+                /* Paravirtual end-of-interrupt and spinlocks: cheaper interrupts and lock waits in Linux guests. */
+                cpu_flag_set(&flags, "+kvm_pv_eoi");
+                cpu_flag_set(&flags, "+kvm_pv_unhalt");
+        }
+        if (cpu_models[cpu.model].flags)
+                cpu_flag_set_list(&flags, cpu_models[cpu.model].flags);
+        for (GuestCpuFlag f = 0; f < _GUEST_CPU_FLAG_MAX; f++)
+                if (cpu.flags[f]) {
+                        _cleanup_free_ char *flag = xasprintf(
+                                "%c%s", cpu.flags[f], guest_cpu_flag_to_string(f));
+                        cpu_flag_set(&flags, flag);
+                }
+        if (cpu.hidden)
+                cpu_flag_set(&flags, "kvm=off");
+        /*
+         * Proxmox also adds "enforce" under KVM, which makes QEMU refuse to start when the host's KVM lacks
+         * a feature of the model. berth does not: such a host still runs the guest, with QEMU's warning
+         * about the missing feature in the guest's QEMU log, rather than not at all.
+         */
+        if (flags)
+                qsort(flags, strv_length(flags), sizeof(char *), cpu_flag_cmp);
+
+        text = xstrdup(cpu_models[cpu.model].qemu_model);
+        for (size_t i = 0; flags && flags[i]; i++) {
+                char *t = xasprintf("%s,%s", text, flags[i]);
+                free(text);
+                text = t;
+        }
+        add(r, "-cpu");
+        add(r, "%s", text);
+        return 0;
+}
+
 static int render_machine(Render *r)
 {
         const char *machine = guest_config_get(r->config, "machine") ?: "q35";
@@ -103,6 +215,7 @@ static int render_machine(Render *r)
         _cleanup_free_ char *n = name ? escape(name) : xasprintf("vm%" PRIu32, r->ctx->vmid);
         unsigned cores = guest_config_get_cores(r->config),
                  n_sockets = sockets ? strtoul(sockets, NULL, 10) : 1;
+        int k;
 
         if (streq(machine, "q35") || startswith(machine, "pc-q35-"))
                 r->pci_bus = "pcie.0";
@@ -124,6 +237,9 @@ static int render_machine(Render *r)
         add(r, "none");
         add(r, "-machine");
         add(r, "%s,accel=%s", machine, accel);
+        k = render_cpu(r, accel);
+        if (k < 0)
+                return k;
         add(r, "-m");
         add(r, "%" PRIu64, guest_config_get_memory_mib(r->config));
         add(r, "-smp");

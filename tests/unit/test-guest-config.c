@@ -38,6 +38,12 @@ static const struct {
         { "cores", "128", 0 },
         { "cores", "0", -EBADMSG },
         { "cores", "129", -EBADMSG },
+        { "cpu", "x86-64-v2-AES", 0 },
+        { "cpu", "cputype=host,flags=+pcid;-aes,hidden=1", 0 },
+        { "cpu", "flags=+aes", 0 },
+        { "cpu", "kvm32", -EBADMSG },
+        { "cpu", "kvm64,flags=+nested-virt", -EBADMSG },
+        { "cpu", "kvm64,phys-bits=host", -EBADMSG },
         { "sockets", "1", 0 },
         { "sockets", "4", 0 },
         { "sockets", "0", -EBADMSG },
@@ -168,6 +174,96 @@ static const struct {
         { "", "512", -ENOKEY },
 };
 
+#define CPU_MODELS "model must be kvm64, qemu64, x86-64-v2, x86-64-v2-AES, x86-64-v3, x86-64-v4, host or max"
+#define CPU_OPTIONS "must be [cputype=]<model>, flags= and hidden=, each at most once"
+#define CPU_FLAGS_SYNTAX "flags must be a ';'-separated list of +FLAG and -FLAG"
+#define CPU_FLAGS_KNOWN \
+        "flags must be md-clear, pcid, spec-ctrl, ssbd, ibpb, virt-ssbd, amd-ssbd, amd-no-ssb, pdpe1gb, " \
+        "hv-tlbflush, hv-evmcs or aes"
+
+/* The "cpu" key's values and what the validator says of them (NULL: valid). */
+static const struct {
+        const char *value;
+        const char *error;
+} cpu_cases[] = {
+        { "kvm64", NULL },
+        { "qemu64", NULL },
+        { "x86-64-v2", NULL },
+        { "x86-64-v2-AES", NULL },
+        { "x86-64-v3", NULL },
+        { "x86-64-v4", NULL },
+        { "host", NULL },
+        { "max", NULL },
+        { "cputype=x86-64-v3", NULL },
+        { "x86-64-v2-AES,flags=+pcid;-aes", NULL },
+        { "flags=+md-clear;+pcid;+spec-ctrl;+ssbd;+ibpb;+virt-ssbd;+amd-ssbd;+amd-no-ssb;+pdpe1gb;+hv-"
+          "tlbflush;"
+          "+hv-evmcs;+aes",
+                NULL },
+        { "flags=-md-clear", NULL },
+        { "hidden=1", NULL },
+        { "host,hidden=0", NULL },
+        { "flags=-pdpe1gb,hidden=1,cputype=max", NULL },
+        { "hidden=1,kvm64", NULL },
+        { "kvm32", CPU_MODELS },
+        { "Kvm64", CPU_MODELS },
+        { "x86-64-v2-aes", CPU_MODELS },
+        { "x86-64-v1", CPU_MODELS },
+        { "EPYC", CPU_MODELS },
+        { "custom-mine", CPU_MODELS },
+        { "cputype=", CPU_MODELS },
+        { "cputype=kvm64=1", CPU_MODELS },
+        { ",kvm64", CPU_MODELS },
+        { "kvm64 ,hidden=1", CPU_MODELS },
+        { "", "must not be empty" },
+        { " kvm64", "must not start or end with whitespace" },
+        { "kvm64,qemu64", CPU_OPTIONS },
+        { "kvm64,cputype=qemu64", CPU_OPTIONS },
+        { "cputype=kvm64,cputype=kvm64", CPU_OPTIONS },
+        { "kvm64,", CPU_OPTIONS },
+        { "kvm64,,hidden=1", CPU_OPTIONS },
+        { "kvm64,phys-bits=host", CPU_OPTIONS },
+        { "kvm64,hv-vendor-id=proxmox", CPU_OPTIONS },
+        { "kvm64,reported-model=qemu64", CPU_OPTIONS },
+        { "kvm64,Flags=+aes", CPU_OPTIONS },
+        { "kvm64,flags=+aes,flags=+pcid", CPU_OPTIONS },
+        { "kvm64,hidden=1,hidden=1", CPU_OPTIONS },
+        { "kvm64,flags=", CPU_FLAGS_SYNTAX },
+        { "kvm64,flags=aes", CPU_FLAGS_SYNTAX },
+        { "kvm64,flags=+", CPU_FLAGS_SYNTAX },
+        { "kvm64,flags=+aes;", CPU_FLAGS_SYNTAX },
+        { "kvm64,flags=;+aes", CPU_FLAGS_SYNTAX },
+        { "kvm64,flags=+aes -pcid", CPU_FLAGS_KNOWN },
+        { "kvm64,flags=+avx2", CPU_FLAGS_KNOWN },
+        { "kvm64,flags=+AES", CPU_FLAGS_KNOWN },
+        { "kvm64,flags=+vmx", CPU_FLAGS_KNOWN },
+        { "kvm64,flags=+aes;+aes", "flags must name each flag at most once" },
+        { "kvm64,flags=+aes;-aes", "flags must name each flag at most once" },
+        { "kvm64,flags=+nested-virt",
+                "flag nested-virt is not supported: whether it means vmx or svm depends on the host's CPU" },
+        { "flags=+pcid;-nested-virt",
+                "flag nested-virt is not supported: whether it means vmx or svm depends on the host's CPU" },
+        { "kvm64,hidden=yes", "hidden must be 0 or 1" },
+        { "kvm64,hidden=", "hidden must be 0 or 1" },
+        { "hidden=01", "hidden must be 0 or 1" },
+};
+
+START_TEST(test_validate_cpu)
+{
+        _cleanup_free_ char *error = NULL, *want = NULL;
+        int r = guest_config_validate("cpu", cpu_cases[_i].value, &error);
+
+        if (!cpu_cases[_i].error) {
+                ck_assert_msg(r == 0, "%s → %s", cpu_cases[_i].value, strempty(error));
+                ck_assert_ptr_null(error);
+                return;
+        }
+        want = xasprintf("invalid value for 'cpu': %s", cpu_cases[_i].error);
+        ck_assert_msg(r == -EBADMSG, "%s → %d", cpu_cases[_i].value, r);
+        ck_assert_str_eq(error, want);
+}
+END_TEST
+
 START_TEST(test_validate)
 {
         const char *key = value_cases[_i].key, *value = value_cases[_i].value;
@@ -239,6 +335,10 @@ static const struct {
                 "line 1: invalid value for 'disk0': format= is required when the volume does not end in "
                 ".qcow2, .raw or "
                 ".img" },
+        { "\ncpu: kvm64,flags=+nested-virt\n",
+                "line 2: invalid value for 'cpu': flag nested-virt is not supported: whether it means vmx "
+                "or svm "
+                "depends on the host's CPU" },
         { "net0: model=virtio,macaddr=03:00:00:00:00:01\n",
                 "line 1: invalid value for 'net0': macaddr must be a unicast address aa:bb:cc:dd:ee:ff" },
 };
@@ -263,6 +363,7 @@ static const char every_key[] = "#Every key there is.\n"
                                 "accel: kvm\n"
                                 "append: console=ttyS0 quiet\n"
                                 "cores: 4\n"
+                                "cpu: x86-64-v3,flags=+pcid;-aes,hidden=1\n"
                                 "disk0: local:vm-100-disk-0.qcow2,cache=none\n"
                                 "disk1: lvm:vm-100-disk-1,format=raw\n"
                                 "disk2: local:iso/data.img\n"
@@ -506,6 +607,58 @@ START_TEST(test_typed_accessors)
 }
 END_TEST
 
+START_TEST(test_cpu)
+{
+        _cleanup_(guest_config_freep) GuestConfig *c = NULL;
+        GuestCpu cpu;
+
+        ck_assert_int_eq(guest_config_parse("name: x\n", &c, NULL), 0);
+        ck_assert_int_eq(guest_config_get_cpu(c, &cpu), 0);
+        ck_assert_int_eq(cpu.model, GUEST_CPU_X86_64_V2_AES);
+        ck_assert_int_eq(cpu.model, GUEST_CPU_MODEL_DEFAULT);
+        for (GuestCpuFlag f = 0; f < _GUEST_CPU_FLAG_MAX; f++)
+                ck_assert_int_eq(cpu.flags[f], 0);
+        ck_assert(!cpu.hidden);
+
+        /* Flags and hidden without a model keep the default model. */
+        ck_assert_int_eq(guest_config_set(c, "cpu", "flags=+pcid;-aes,hidden=1", NULL), 0);
+        ck_assert_int_eq(guest_config_get_cpu(c, &cpu), 0);
+        ck_assert_int_eq(cpu.model, GUEST_CPU_MODEL_DEFAULT);
+        ck_assert_int_eq(cpu.flags[GUEST_CPU_FLAG_PCID], '+');
+        ck_assert_int_eq(cpu.flags[GUEST_CPU_FLAG_AES], '-');
+        ck_assert_int_eq(cpu.flags[GUEST_CPU_FLAG_MD_CLEAR], 0);
+        ck_assert(cpu.hidden);
+
+        ck_assert_int_eq(guest_config_set(c, "cpu", "hidden=0,cputype=host", NULL), 0);
+        ck_assert_int_eq(guest_config_get_cpu(c, &cpu), 0);
+        ck_assert_int_eq(cpu.model, GUEST_CPU_HOST);
+        ck_assert(!cpu.hidden);
+
+        ck_assert_int_eq(guest_config_set(c, "cpu", "kvm64", NULL), 0);
+        ck_assert_int_eq(guest_config_get_cpu(c, &cpu), 0);
+        ck_assert_int_eq(cpu.model, GUEST_CPU_KVM64);
+
+        /* A failed set leaves the entry alone. */
+        ck_assert_int_eq(guest_config_set(c, "cpu", "kvm64,flags=+vmx", NULL), -EBADMSG);
+        ck_assert_str_eq(guest_config_get(c, "cpu"), "kvm64");
+}
+END_TEST
+
+START_TEST(test_cpu_tables)
+{
+        ck_assert_str_eq(guest_cpu_model_to_string(GUEST_CPU_X86_64_V2_AES), "x86-64-v2-AES");
+        ck_assert_ptr_null(guest_cpu_model_to_string(_GUEST_CPU_MODEL_MAX));
+        ck_assert_int_eq(guest_cpu_model_from_string("max"), GUEST_CPU_MAX);
+        ck_assert_int_eq(guest_cpu_model_from_string("x86-64-v2-aes"), -EINVAL);
+        for (GuestCpuModel m = 0; m < _GUEST_CPU_MODEL_MAX; m++)
+                ck_assert_int_eq(guest_cpu_model_from_string(guest_cpu_model_to_string(m)), m);
+        ck_assert_str_eq(guest_cpu_flag_to_string(GUEST_CPU_FLAG_AMD_NO_SSB), "amd-no-ssb");
+        ck_assert_int_eq(guest_cpu_flag_from_string("nested-virt"), -EINVAL);
+        for (GuestCpuFlag f = 0; f < _GUEST_CPU_FLAG_MAX; f++)
+                ck_assert_int_eq(guest_cpu_flag_from_string(guest_cpu_flag_to_string(f)), f);
+}
+END_TEST
+
 START_TEST(test_disks)
 {
         _cleanup_(guest_config_freep) GuestConfig *c = NULL;
@@ -616,6 +769,7 @@ int main(void)
         TCase *tc = tcase_create("guest-config");
 
         tcase_add_loop_test(tc, test_validate, 0, ELEMENTSOF(value_cases));
+        tcase_add_loop_test(tc, test_validate_cpu, 0, ELEMENTSOF(cpu_cases));
         tcase_add_loop_test(tc, test_parse_value, 0, ELEMENTSOF(value_cases));
         tcase_add_loop_test(tc, test_parse_error, 0, ELEMENTSOF(parse_error_cases));
         tcase_add_loop_test(tc, test_round_trip, 0, ELEMENTSOF(round_trip_cases));
@@ -625,6 +779,8 @@ int main(void)
         tcase_add_test(tc, test_digest);
         tcase_add_test(tc, test_set);
         tcase_add_test(tc, test_typed_accessors);
+        tcase_add_test(tc, test_cpu);
+        tcase_add_test(tc, test_cpu_tables);
         tcase_add_test(tc, test_disks);
         tcase_add_test(tc, test_nets);
         tcase_add_test(tc, test_natural_order);
