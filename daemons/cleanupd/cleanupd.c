@@ -479,6 +479,8 @@ int manager_prepare_start(Manager *m, uint32_t vmid, CleanWaitHandler handler, v
         evtimer_add(w->timer, &tv);
         g->waits = xrealloc(g->waits, (g->n_waits + 1) * sizeof *g->waits);
         g->waits[g->n_waits++] = w;
+        log_info("Guest %u: a start waits for run %s to end and be cleaned (at most %us).", vmid,
+                g->run->run_id, m->prepare_timeout_sec);
         return 0;
 }
 

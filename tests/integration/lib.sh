@@ -43,6 +43,32 @@ sanitizer_reports() {
 }
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 
+# poll COMMAND...: true once the command succeeds, false when it has not within
+# BERTH_TEST_WAIT seconds (default 60). A bound for a stuck test, never a guess at how
+# long something takes: a loaded machine is slow, not wrong.
+poll() {
+        local deadline=$((SECONDS + ${BERTH_TEST_WAIT:-60}))
+        until "$@"; do
+                [ $SECONDS -lt $deadline ] || return 1
+                sleep 0.05
+        done
+}
+
+# wait_until DESCRIPTION COMMAND...: polls the command; a test failure when it never succeeds.
+wait_until() {
+        local what=$1
+        shift
+        poll "$@" || fail "timed out waiting until $what"
+}
+
+running() { kill -0 "$1" 2>/dev/null; }
+exited() { ! running "$1"; }
+
+# log_size NAME: the lines in NAME's log so far; logged_since NAME LINES PATTERN: a line
+# after the first LINES of the log matches PATTERN.
+log_size() { wc -l <"$T/logs/$1.log"; }
+logged_since() { tail -n +"$(($2 + 1))" "$T/logs/$1.log" | grep -q -- "$3"; }
+
 cleanup() {
         local rc=$? p reports
         # A daemon a sanitizer halted fails the test through a dead bus call, not through fail().
@@ -78,14 +104,12 @@ start_bus() {
                 3>"$T/dbus/address" 2>"$T/logs/dbus.log" &
         echo $! >"$T/dbus.pid"
         disown
-        local i
-        for i in $(seq 200); do
-                [ -s "$T/dbus/address" ] && break
-                sleep 0.05
-        done
+        wait_until "dbus-daemon prints its address" test -s "$T/dbus/address"
         BERTH_BUS_ADDRESS=$(head -n1 "$T/dbus/address")
         export BERTH_BUS_ADDRESS
 }
+
+bus_has_name() { busctl --address="$1" status "$2" >/dev/null 2>&1; }
 
 # start_daemon BINARY BUS_NAME [ARGS...]
 start_daemon() {
@@ -95,12 +119,7 @@ start_daemon() {
                 --node testnode "$@" >>"$T/logs/$bin.log" 2>&1 &
         echo $! >"$T/$bin.pid"
         disown
-        local i
-        for i in $(seq 200); do
-                busctl --address="$BERTH_BUS_ADDRESS" status "$name" >/dev/null 2>&1 && return 0
-                sleep 0.05
-        done
-        fail "$bin did not take $name"
+        wait_until "$bin takes $name" bus_has_name "$BERTH_BUS_ADDRESS" "$name"
 }
 
 # start_stack [GUESTD-ARGS...]: cleanupd, then guestd, which needs it to start and stop guests.
@@ -114,7 +133,7 @@ stop_daemon() {
         local pid
         pid=$(cat "$T/$bin.pid")
         kill -"$sig" "$pid"
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+        wait_until "$bin exits on SIG$sig" exited "$pid"
 }
 
 bctl() { "$build/tools/berthctl/berthctl" "$@"; }
@@ -123,6 +142,8 @@ bbus() { busctl --address="$BERTH_BUS_ADDRESS" "$@"; }
 prop() { # prop VMID PROPERTY
         bbus get-property org.berth.guest1 "/org/berth/guest1/guest/$1" org.berth.guest1.Guest "$2" | cut -d' ' -f2- | tr -d '"'
 }
+
+state_is() { [ "$(prop "$1" State)" = "$2" ]; }
 
 expect_prop() { # expect_prop VMID PROPERTY VALUE
         local v
@@ -154,23 +175,9 @@ create_guest() { # create_guest VMID CONFIG-TEXT
 
 # wait_guest_up VMID: the OS guest has reached its init and listens for the power button.
 wait_guest_up() {
-        local log=$ROOT/run/berth/qemu/$1/serial.log i
-        for i in $(seq 600); do
-                grep -q "berth-test-guest: up" "$log" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        fail "guest $1 did not boot (serial log: $(tail -c 300 "$log" 2>/dev/null))"
-}
-
-# wait_until DESCRIPTION COMMAND...: polls the command for up to 20 s.
-wait_until() {
-        local what=$1 i
-        shift
-        for i in $(seq 400); do
-                "$@" && return 0
-                sleep 0.05
-        done
-        fail "timed out waiting until $what"
+        local log=$ROOT/run/berth/qemu/$1/serial.log
+        poll grep -qs "berth-test-guest: up" "$log" ||
+                fail "guest $1 did not boot (serial log: $(tail -c 300 "$log" 2>/dev/null))"
 }
 
 qemu_pid() { cat "$ROOT/run/berth/qemu/$1/qemu.pid"; }

@@ -14,10 +14,7 @@ start_second_bus() {
                 3>"$T/dbus/address-b" 2>"$T/logs/dbus-b.log" &
         echo $! >"$T/dbus-b.pid"
         disown
-        for _ in $(seq 200); do
-                [ -s "$T/dbus/address-b" ] && break
-                sleep 0.05
-        done
+        wait_until "the second dbus-daemon prints its address" test -s "$T/dbus/address-b"
         BUS_B=$(head -n1 "$T/dbus/address-b")
 }
 
@@ -28,16 +25,12 @@ start_node() { # start_node NODE BUS: its root is $T/root-NODE
                 --health-interval 5 >>"$T/logs/multipathd-$1.log" 2>&1 &
         echo $! >"$T/multipathd-$1.pid"
         disown
-        for _ in $(seq 200); do
-                busctl --address="$2" status org.berth.multipath1 >/dev/null 2>&1 && return 0
-                sleep 0.05
-        done
-        fail "node $1 did not take org.berth.multipath1"
+        wait_until "node $1 takes org.berth.multipath1" bus_has_name "$2" org.berth.multipath1
 }
 
 stop_node() {
         local pid
         pid=$(cat "$T/multipathd-$1.pid")
         kill -TERM "$pid"
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+        wait_until "node $1 exits" exited "$pid"
 }

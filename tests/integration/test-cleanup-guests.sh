@@ -43,7 +43,6 @@ expect_nothing_doubled() {
         expect_hooks 505 pre-start "" 2
 }
 new_run_of() { [ "$(prop "$1" State)" = running ] && [ "$(prop "$1" RunId)" != "$2" ]; }
-state_is() { [ "$(prop "$1" State)" = "$2" ]; }
 
 # expect_cleaned_once VMID RUN-ID: the run's cleanup happened, once, and took its files.
 expect_cleaned_once() {

@@ -48,7 +48,6 @@ run_clean() {
         awk -F= -v run="$2" '$1 == "run_id" && $2 == run { r = 1 } $1 == "state" && $2 == "clean" { c = 1 }
                 END { exit !(r && c) }' "$ledger/$1.run" 2>/dev/null
 }
-state_is() { [ "$(prop "$1" State)" = "$2" ]; }
 hook_ran() { grep -qx "$1 $2 $3" "$HOOK_LOG"; }
 # A new run that guestd started by itself is done starting once no task of the guest still runs.
 no_task_running() {

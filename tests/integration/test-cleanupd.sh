@@ -49,6 +49,8 @@ new_run() {
         cat "$T/sleep-$1.pid"
 }
 kill_run() { kill -KILL "$(cat "$T/sleep-$1.pid")"; }
+# gone PID: the process has ended, reaped or not.
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*[ZX]' "/proc/$1/status" 2>/dev/null; }
 
 register() { # register VMID RUN-ID PID
         cbus RegisterRun 'usua{sv}' "$1" "$2" "$3" 0 >/dev/null
@@ -56,14 +58,9 @@ register() { # register VMID RUN-ID PID
 
 run_state() { cbus GetRun u "$1" | cut -d' ' -f3 | tr -d '"'; }
 
+run_state_is() { [ "$(run_state "$1")" = "$2" ]; }
 wait_state() { # wait_state VMID STATE
-        local s
-        for _ in $(seq 100); do
-                s=$(run_state "$1")
-                [ "$s" = "$2" ] && return 0
-                sleep 0.1
-        done
-        fail "guest $1 is '$s', expected '$2'"
+        poll run_state_is "$1" "$2" || fail "guest $1 is '$(run_state "$1")', expected '$2'"
 }
 
 hooks() { # hooks VMID RUN-ID: how often the post-stop hook ran for that run
@@ -74,25 +71,20 @@ finished() { # finished VMID RUN-ID: the CleanupFinished signals seen for that r
         grep -c "\"data\":\[$1,\"$2\"" "$T/signals.json" || true
 }
 
+finished_once() { [ "$(finished "$1" "$2")" = 1 ]; }
+
 expect_cleaned_once() { # expect_cleaned_once VMID RUN-ID HOOK-COUNT
         wait_state "$1" clean
         [ ! -e "$ROOT/run/berth/qemu/$1" ] || fail "the runtime files of guest $1 are still there"
         [ "$(hooks "$1" "$2")" = "$3" ] || fail "post-stop hook of $1/$2 ran $(hooks "$1" "$2") times, expected $3"
-        for _ in $(seq 50); do
-                [ "$(finished "$1" "$2")" = 1 ] && break
-                sleep 0.1
-        done
-        [ "$(finished "$1" "$2")" = 1 ] || fail "CleanupFinished for $1/$2 seen $(finished "$1" "$2") times"
+        poll finished_once "$1" "$2" || fail "CleanupFinished for $1/$2 seen $(finished "$1" "$2") times"
 }
 
 start_bus
 bbus monitor --json=short --match "type='signal',interface='org.berth.cleanup1.Manager'" >"$T/signals.json" 2>/dev/null &
 echo $! >"$T/monitor.pid"
 disown
-for _ in $(seq 100); do
-        grep -q "became a monitor" "$T/logs/dbus.log" && break
-        sleep 0.05
-done
+wait_until "the bus monitor is listening" grep -q "became a monitor" "$T/logs/dbus.log"
 start_daemon berth-cleanupd org.berth.cleanup1 "${CLEANUPD_ARGS[@]}"
 
 for v in 701 702 703 704 705; do guest_conf $v hook.sh; done
@@ -162,8 +154,12 @@ expect_error org.berth.Error.Timeout gcall PrepareStart 703
 [ $(($(date +%s) - start)) -ge 2 ] || fail "PrepareStart gave up before its timeout"
 [ "$(run_state 703)" = running ] || fail "a timed-out PrepareStart changed the run"
 ok "PrepareStart times out while the previous run lives"
-(sleep 0.5; kill_run 703) &
-gcall PrepareStart 703 >/dev/null || fail "PrepareStart failed although the run ended"
+mark=$(log_size berth-cleanupd)
+gcall PrepareStart 703 >/dev/null &
+prepare=$!
+wait_until "PrepareStart waits for the run of 703" logged_since berth-cleanupd "$mark" "Guest 703: a start waits for run p1"
+kill_run 703
+wait $prepare || fail "PrepareStart failed although the run ended"
 [ "$(run_state 703)" = clean ] || fail "PrepareStart returned before the run was clean"
 expect_cleaned_once 703 p1 1
 ok "PrepareStart returns once the ending run is clean"
@@ -175,7 +171,7 @@ pid=$(new_run 705)
 register 705 a1 "$pid"
 stop_daemon berth-cleanupd KILL
 kill_run 704
-sleep 0.2
+wait_until "the killed run of 704 is gone" gone "$(cat "$T/sleep-704.pid")"
 [ -e "$ROOT/run/berth/qemu/704" ] || fail "runtime files vanished without cleanupd"
 start_daemon berth-cleanupd org.berth.cleanup1 "${CLEANUPD_ARGS[@]}"
 expect_cleaned_once 704 d1 1

@@ -10,7 +10,6 @@ boot_id=$ROOT/run/berth/guestd.boot-id
 # When the QEMU of a guest started, in clock ticks since the host booted.
 qemu_started() { awk '{ print $22 }' "/proc/$(prop "$1" Pid)/stat"; }
 
-state_is() { [ "$(prop "$1" State)" = "$2" ]; }
 task_ended() { bctl task log "$1" | grep -q '^TASK'; }
 
 reboot_guestd() {
@@ -41,8 +40,10 @@ expect_error org.berth.Error.NoSuchGuest bctl autostart-once 399
 ok "autostart-once sets the flag in the config"
 
 stop_daemon berth-guestd TERM
+mark=$(log_size berth-guestd)
 start_daemon berth-guestd org.berth.guest1
-sleep 1
+wait_until "guestd sees it restarted within the boot" \
+        logged_since berth-guestd "$mark" "guestd restarted within this boot: guests are left as they are"
 for v in 301 302 303 304 305; do expect_prop $v State stopped; done
 ok "a restart of guestd within the same boot starts nothing"
 
@@ -65,11 +66,14 @@ bctl task log "$upid" | grep -q "TASK OK" || fail "the startall task did not end
 ok "the boot ran as a startall task; autostart-once is cleared"
 
 for v in 301 302 303 304; do bctl stop $v >/dev/null; done
+mark=$(log_size berth-guestd)
 reboot_guestd
+wait_until "guestd plans the second boot" logged_since berth-guestd "$mark" "The host booted: "
+logged_since berth-guestd "$mark" "The host booted: 3 guests to restore or start" ||
+        fail "the second boot did not plan exactly the three onboot guests: $(tail -n +"$mark" "$T/logs/berth-guestd.log" | grep "The host booted")"
 for v in 301 302 303; do
         wait_until "guest $v runs after the second boot" state_is $v running
 done
-sleep 1
 expect_prop 304 State stopped
 ok "autostart-once started the guest once only"
 

@@ -74,10 +74,7 @@ ok "reboot: a new run"
 
 upid=$(bctl start 100 --no-wait)
 case $upid in UPID:testnode:guestd:*:qmstart:100:root@pam:) ;; *) fail "bad UPID '$upid'" ;; esac
-for _ in $(seq 600); do
-        [ "$(prop 100 State)" = running ] && break
-        sleep 0.1
-done
+wait_until "the started guest runs" state_is 100 running
 bctl task log "$upid" | grep -q "TASK OK" || fail "task log of $upid has no TASK OK"
 bctl stop 100 >/dev/null
 ok "task log by UPID"

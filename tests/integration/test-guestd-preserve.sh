@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 preserve_log() { bctl task log "$(bctl task list | awk '/:preserve:/ { print $1 }' | tail -n1)"; }
-state_is() { [ "$(prop "$1" State)" = "$2" ]; }
 marker() { echo "$ROOT/var/lib/berth/store/nodes/testnode/preserved/$1"; }
 state_file() { # state_file VMID: the vmstate volume's file, from the guest's config
         local volid

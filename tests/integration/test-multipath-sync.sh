@@ -32,16 +32,6 @@ prop() { # prop BUS PROPERTY
                 org.berth.multipath1.Manager "$2" | cut -d' ' -f2- | tr -d '"'
 }
 digest() { mpa config -o json | python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])'; }
-# wait_until DESCRIPTION COMMAND...: polls for up to 10 s.
-wait_until() {
-        local what=$1
-        shift
-        for _ in $(seq 200); do
-                "$@" && return 0
-                sleep 0.05
-        done
-        fail "timed out waiting until $what"
-}
 # put KEY TEXT: writes a store key the way the file store does, atomically.
 put() {
         mkdir -p "$(dirname "$store/$1")"
@@ -82,10 +72,11 @@ bctl multipath --help | grep -q "remove-wwid WWID \[--force\]" || fail "berthctl
 ok "berthctl multipath checks its command line"
 
 # --- A change on a is applied on b.
-gdbus monitor --address "$BUS_B" --dest org.berth.multipath1 >"$T/applied-b.log" 2>&1 &
+busctl --address="$BUS_B" monitor --json=short \
+        --match "type='signal',interface='org.berth.multipath1.Manager',member='Applied'" >"$T/applied-b.json" 2>/dev/null &
 echo $! >"$T/monitor-b.pid"
 disown
-sleep 0.3
+wait_until "the bus monitor on b is listening" grep -q "became a monitor" "$T/logs/dbus-b.log"
 gen_b=$(prop "$BUS_B" ApplyGeneration)
 mpa add-wwid $W1 || fail "add-wwid"
 mpa set-alias $W1 db1 || fail "set-alias"
@@ -102,7 +93,7 @@ same_generation() { [ "$(prop "$BUS_B" ApplyGeneration)" = "$(prop "$BUS_A" Appl
 wait_until "b applied the generation a applied" same_generation
 gen=$(prop "$BUS_B" ApplyGeneration)
 [ "$gen" -gt "$gen_b" ] || fail "b's generation did not advance ($gen_b -> $gen)"
-applied_signal() { grep -q "Applied (uint64 $gen, true, '')" "$T/applied-b.log"; }
+applied_signal() { grep -q "\"data\":\[$gen,true,\"\"\]" "$T/applied-b.json"; }
 wait_until "b signals Applied for generation $gen" applied_signal
 ok "a change on node a is applied on node b (generation $gen_b -> $gen, Applied signal)"
 

@@ -24,9 +24,20 @@ if ! why=$("$nspawn" check 2>&1); then
         skip "${why#berth-nspawn: }"
 fi
 
+# The containers' journals outlive them when a test fails: where they are is part of the failure.
+keep_journals() {
+        local kept=${BERTH_TEST_LOG_DIR:-/tmp}/$(basename "$0" .sh).$$ m
+        mkdir -p "$kept"
+        for m in ${machines[@]+"${machines[@]}"}; do
+                "$nspawn" journal "$m" -o short-monotonic >"$kept/$m.journal" 2>&1 || true
+        done
+        echo "$kept"
+}
+
 fail() {
         local m
         echo "FAIL: $*" >&2
+        echo "journals kept in $(keep_journals)" >&2
         for m in ${machines[@]+"${machines[@]}"}; do
                 echo "--- journal of berth-guestd and berth-cleanupd in $m" >&2
                 "$nspawn" journal "$m" -u berth-guestd -u berth-cleanupd -n 60 >&2 || true
@@ -36,6 +47,24 @@ fail() {
 ok() {
         checks=$((checks + 1))
         echo "ok $checks - $*"
+}
+
+# poll COMMAND...: true once the command succeeds, false when it has not within
+# BERTH_TEST_WAIT seconds (default 120: containers boot and their guests run on TCG).
+# A bound for a stuck test, never a guess at how long something takes.
+poll() {
+        local deadline=$((SECONDS + ${BERTH_TEST_WAIT:-120}))
+        until "$@"; do
+                [ $SECONDS -lt $deadline ] || return 1
+                sleep 0.1
+        done
+}
+
+# wait_until DESCRIPTION COMMAND...: polls the command; a test failure when it never succeeds.
+wait_until() {
+        local what=$1
+        shift
+        poll "$@" || fail "timed out waiting until $what"
 }
 finish() { echo "all $checks checks ok"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -102,24 +131,17 @@ ct_create_guest() { # ct_create_guest NAME VMID CONFIG-TEXT
         ct_bctl "$1" create "$2" --config "/root/guest-$2.conf" >/dev/null || fail "berthctl create $2 failed in $1"
 }
 
-# ct_wait_state NAME VMID STATE [SECONDS]
+ct_state_is() { [ "$(ct_prop "$1" "$2" State 2>/dev/null)" = "$3" ]; }
+
+# ct_wait_state NAME VMID STATE
 ct_wait_state() {
-        local deadline=$(($(now_ms) + ${4:-30} * 1000)) state=""
-        while [ "$(now_ms)" -lt $deadline ]; do
-                state=$(ct_prop "$1" "$2" State 2>/dev/null) || true
-                [ "$state" = "$3" ] && return 0
-                sleep 0.1
-        done
-        fail "guest $2 in $1 is '$state', expected $3"
+        poll ct_state_is "$@" || fail "guest $2 in $1 is '$(ct_prop "$1" "$2" State 2>/dev/null)', expected $3"
 }
 
 # ct_wait_guest_up NAME VMID: the OS guest has reached its init and listens
 # for the power button.
 ct_wait_guest_up() {
-        local log=/run/berth/qemu/$2/serial.log deadline=$(($(now_ms) + 60000))
-        while [ "$(now_ms)" -lt $deadline ]; do
-                in_ct "$1" grep -q "berth-test-guest: up" "$log" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        fail "guest $2 in $1 did not boot (serial log: $(in_ct "$1" tail -c 300 "$log" 2>/dev/null))"
+        local log=/run/berth/qemu/$2/serial.log
+        poll in_ct "$1" grep -qs "berth-test-guest: up" "$log" ||
+                fail "guest $2 in $1 did not boot (serial log: $(in_ct "$1" tail -c 300 "$log" 2>/dev/null))"
 }

@@ -49,14 +49,9 @@ graceful_shutdown() { # graceful_shutdown NAME VMID: the guest still answers the
 qemu_started() { # qemu_started NAME VMID: clock ticks since boot when its QEMU started
         in_ct "$1" awk '{ print $22 }' "/proc/$(ct_prop "$1" "$2" Pid)/stat"
 }
-wait_prop() { # wait_prop NAME PROPERTY VALUE [SECONDS]
-        local deadline=$(($(now_ms) + ${4:-20} * 1000)) v=""
-        while [ "$(now_ms)" -lt $deadline ]; do
-                v=$(manager_prop "$1" "$2" 2>/dev/null) || true
-                [ "$v" = "$3" ] && return 0
-                sleep 0.1
-        done
-        fail "Manager.$2 in $1 is '$v', expected $3"
+manager_prop_is() { [ "$(manager_prop "$1" "$2" 2>/dev/null)" = "$3" ]; }
+wait_prop() { # wait_prop NAME PROPERTY VALUE
+        poll manager_prop_is "$@" || fail "Manager.$2 in $1 is '$(manager_prop "$1" "$2" 2>/dev/null)', expected $3"
 }
 
 m=$(machine_name shutdown)
@@ -102,9 +97,9 @@ done
 ok "policy save: 3 state files on storage, the guests marked for restore"
 
 reboot_machine "$m"
-ct_wait_state "$m" 101 running 60
-ct_wait_state "$m" 102 running 60
-ct_wait_state "$m" 103 paused 60
+ct_wait_state "$m" 101 running
+ct_wait_state "$m" 102 running
+ct_wait_state "$m" 103 paused
 n=$(state_files "$root")
 [ "$n" -eq 0 ] || fail "$n state files left after the restore"
 ct_bctl "$m" resume 103 >/dev/null || fail "resuming the restored 103 failed"
@@ -139,7 +134,7 @@ tail -n1 <<<"$log" | grep -q "^TASK WARNINGS" || fail "the preserve did not end 
 ok "per-guest policies: one saved, one shut down, one powered off; the firmware guest powered off after its 10 s"
 
 reboot_machine "$m"
-ct_wait_state "$m" 111 running 60
+ct_wait_state "$m" 111 running
 for v in 112 113 114; do ct_wait_state "$m" $v stopped; done
 graceful_shutdown "$m" 111
 ok "the saved guest is restored at the next boot, the others stay stopped"
@@ -157,10 +152,8 @@ in_ct "$m" systemctl daemon-reload
 in_ct "$m" systemctl poweroff || fail "systemctl poweroff failed"
 # The preserve is over at once (the guest could not be shut down): the inhibitor is let go,
 # logind goes on, is refused, and says the shutdown is off; guestd takes the inhibitor again.
-for _ in $(seq 300); do
-        "$nspawn" journal "$m" berth-guestd -b | grep -q "The host shutdown was cancelled" && break
-        sleep 0.1
-done
+guestd_logged() { "$nspawn" journal "$1" berth-guestd -b | grep -q -- "$2"; }
+wait_until "guestd says the host shutdown was cancelled" guestd_logged "$m" "The host shutdown was cancelled"
 events=$("$nspawn" journal "$m" berth-guestd -b -o cat | grep -E "^(The host |Released|Holding)" | tail -n4)
 [ "$events" = "The host is shutting down: preserving 1 guest.
 Released the shutdown inhibitor.
@@ -196,9 +189,11 @@ ok "boot: onboot guests in order, 3 s apart (up=3), then the autostart-once gues
 
 poweroff_machine "$m" 120
 reboot_machine "$m"
-ct_wait_state "$m" 131 running 60
-ct_wait_state "$m" 132 running 60
-sleep 2
+wait_until "guestd plans the boot" guestd_logged "$m" "The host booted: "
+guestd_logged "$m" "The host booted: 2 guests to restore or start" ||
+        fail "the second boot did not plan exactly the two onboot guests: $("$nspawn" journal "$m" berth-guestd -b | grep "The host booted")"
+ct_wait_state "$m" 131 running
+ct_wait_state "$m" 132 running
 [ "$(ct_prop "$m" 133 State)" = stopped ] || fail "the autostart-once guest started at a second boot"
 ok "autostart-once started its guest at one boot only"
 
