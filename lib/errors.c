@@ -23,6 +23,8 @@ const sd_bus_error_map berth_error_map[] = {
         SD_BUS_ERROR_MAP(BERTH_ERROR_ALIAS_IN_USE, EADDRINUSE),
         /* A hook script is a child process of the daemon that failed. */
         SD_BUS_ERROR_MAP(BERTH_ERROR_HOOK_FAILED, ECHILD),
+        /* The store, etcd, is out of reach or without quorum. */
+        SD_BUS_ERROR_MAP(BERTH_ERROR_UNAVAILABLE, EHOSTDOWN),
         SD_BUS_ERROR_MAP(BERTH_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,
 };

@@ -9,6 +9,8 @@
  *                  atomic across processes, and shared by every read, so a value
  *                  is never paired with the revision of another write
  *   .locks/<name>  the named locks of store_lock()
+ *   .txn, .leases/, .lease-of/
+ *                  transactions and leases: see store-file-txn.c
  * Names starting with '.' or containing ".tmp." (write_file_atomic()'s temp
  * files) are never keys, which is how listing and watching skip all of the above.
  *
@@ -30,20 +32,14 @@
 #include "alloc.h"
 #include "fileio.h"
 #include "log.h"
-#include "store.h"
+#include "store-file.h"
 
-typedef struct FileStore {
-        char *dir;
-        int lock_fd;
-        struct event_base *base;
-} FileStore;
-
-static char *dir_path(FileStore *f, const char *rel)
+char *file_path(FileStore *f, const char *rel)
 {
         return isempty(rel) ? xstrdup(f->dir) : xasprintf("%s/%s", f->dir, rel);
 }
 
-static char *revision_path(FileStore *f, const char *key)
+char *file_revision_path(FileStore *f, const char *key)
 {
         return xasprintf("%s/.rev/%s", f->dir, key);
 }
@@ -105,7 +101,7 @@ typedef struct KeyWalk {
 
 static int walk_keys(const KeyWalk *w, const char *rel)
 {
-        _cleanup_free_ char *path = dir_path(w->store, rel);
+        _cleanup_free_ char *path = file_path(w->store, rel);
         _cleanup_(closedirp) DIR *d = NULL;
         int r = 0;
 
@@ -143,7 +139,7 @@ static int walk_keys(const KeyWalk *w, const char *rel)
         }
 }
 
-static int mkdir_parents(const char *path)
+int file_mkdir_parents(const char *path)
 {
         _cleanup_free_ char *p = xstrdup(path);
         char *slash = strrchr(p, '/');
@@ -154,7 +150,7 @@ static int mkdir_parents(const char *path)
         return mkdir_p(p, 0700);
 }
 
-static int fsync_parent(const char *path)
+int file_fsync_parent(const char *path)
 {
         _cleanup_free_ char *p = xstrdup(path);
         char *slash = strrchr(p, '/');
@@ -174,24 +170,38 @@ static int flock_retry(int fd, int operation)
         return 0;
 }
 
-static void file_store_releasep(FileStore **f)
+void file_store_releasep(FileStore **f)
 {
         if (*f)
                 (void) flock((*f)->lock_fd, LOCK_UN);
 }
-#define _cleanup_release_ _cleanup_(file_store_releasep)
 
-/* Takes the store-wide lock (LOCK_SH or LOCK_EX) until *ret_held goes out of scope. */
-static int file_store_acquire(FileStore *f, int operation, FileStore **ret_held)
+/*
+ * Takes the store-wide lock (LOCK_SH or LOCK_EX) until *ret_held goes out of scope. First, with the
+ * lock held exclusively, it finishes a transaction a crash interrupted and ends the leases that ran
+ * out, so no caller ever sees either half done.
+ */
+int file_store_acquire(FileStore *f, int operation, FileStore **ret_held)
 {
         int r = flock_retry(f->lock_fd, operation);
         if (r < 0)
                 return r;
+        if (file_store_needs_repair(f)) {
+                r = flock_retry(f->lock_fd, LOCK_EX);
+                if (r >= 0)
+                        r = file_store_repair(f);
+                if (r >= 0)
+                        r = flock_retry(f->lock_fd, operation);
+                if (r < 0) {
+                        (void) flock(f->lock_fd, LOCK_UN);
+                        return r;
+                }
+        }
         *ret_held = f;
         return 0;
 }
 
-static int read_u64_file(const char *path, uint64_t *ret)
+int file_read_u64(const char *path, uint64_t *ret)
 {
         _cleanup_free_ char *s = NULL;
         unsigned long long v;
@@ -211,7 +221,7 @@ static int read_u64_file(const char *path, uint64_t *ret)
         return 0;
 }
 
-static int write_u64_file(const char *path, uint64_t v)
+int file_write_u64(const char *path, uint64_t v)
 {
         char buf[32];
 
@@ -220,9 +230,9 @@ static int write_u64_file(const char *path, uint64_t v)
 }
 
 /* 1 when the key has a value, 0 when not; -EISDIR or -ENOTDIR when a directory or file is in the way. */
-static int value_exists(FileStore *f, const char *key)
+int file_value_exists(FileStore *f, const char *key)
 {
-        _cleanup_free_ char *p = dir_path(f, key);
+        _cleanup_free_ char *p = file_path(f, key);
         struct stat st;
 
         if (stat(p, &st) < 0)
@@ -233,13 +243,13 @@ static int value_exists(FileStore *f, const char *key)
 }
 
 /* A value put into DIR by hand has no revision file: it counts as revision 1. */
-static int key_revision(FileStore *f, const char *key, uint64_t *ret)
+int file_key_revision(FileStore *f, const char *key, uint64_t *ret)
 {
-        _cleanup_free_ char *p = revision_path(f, key);
+        _cleanup_free_ char *p = file_revision_path(f, key);
         uint64_t rev;
         int r;
 
-        r = read_u64_file(p, &rev);
+        r = file_read_u64(p, &rev);
         if (r == -ENOENT || r == -EISDIR || r == -ENOTDIR)
                 rev = 1;
         else if (r < 0)
@@ -250,45 +260,26 @@ static int key_revision(FileStore *f, const char *key, uint64_t *ret)
         return 0;
 }
 
-/* Bumps the store-wide counter; call with the lock held exclusively. */
-static int next_revision(FileStore *f, const char *key, uint64_t *ret)
+/* Bumps the store-wide counter for a write to keys; call with the lock held exclusively. */
+int file_next_revision(FileStore *f, const char *const *keys, size_t n, uint64_t *ret)
 {
         _cleanup_free_ char *p = xasprintf("%s/.revision", f->dir);
         uint64_t counter = 0, floor = 0;
         int r;
 
-        r = read_u64_file(p, &counter);
+        r = file_read_u64(p, &counter);
         if (r < 0 && r != -ENOENT)
                 return r;
-        /* Should the counter file get lost, the key's own revision still must not go back, or CAS could
+        /* Should the counter file get lost, a key's own revision still must not go back, or CAS could
          * match a revision from before. */
-        if (key_revision(f, key, &floor) >= 0)
-                counter = MAX(counter, floor);
+        for (size_t i = 0; i < n; i++)
+                if (file_key_revision(f, keys[i], &floor) >= 0)
+                        counter = MAX(counter, floor);
         counter++;
-        r = write_u64_file(p, counter);
+        r = file_write_u64(p, counter);
         if (r < 0)
                 return r;
         *ret = counter;
-        return 0;
-}
-
-/* Gives a write to key its revision: bumps the counter, then records it as the key's; lock held exclusively. */
-static int bump_key_revision(FileStore *f, const char *key, uint64_t *ret)
-{
-        _cleanup_free_ char *p = revision_path(f, key);
-        uint64_t rev;
-        int r;
-
-        r = next_revision(f, key, &rev);
-        if (r < 0)
-                return r;
-        r = mkdir_parents(p);
-        if (r < 0)
-                return r;
-        r = write_u64_file(p, rev);
-        if (r < 0)
-                return r;
-        *ret = rev;
         return 0;
 }
 
@@ -321,6 +312,7 @@ static void file_close(void *data)
 {
         FileStore *f = data;
 
+        file_leases_sweeper_free(f);
         safe_close(f->lock_fd);
         free(f->dir);
         free(f);
@@ -330,7 +322,7 @@ static int file_get(void *data, const char *key, char **ret_value, size_t *ret_s
 {
         FileStore *f = data;
         _cleanup_release_ FileStore *held = NULL;
-        _cleanup_free_ char *path = dir_path(f, key), *value = NULL;
+        _cleanup_free_ char *path = file_path(f, key), *value = NULL;
         uint64_t rev;
         size_t size;
         int r;
@@ -343,7 +335,7 @@ static int file_get(void *data, const char *key, char **ret_value, size_t *ret_s
                 return -ENOENT;
         if (r < 0)
                 return r;
-        r = key_revision(f, key, &rev);
+        r = file_key_revision(f, key, &rev);
         if (r < 0)
                 return r;
         if (ret_value)
@@ -360,31 +352,28 @@ static int file_put(void *data, const char *key, const void *value, size_t size,
 {
         FileStore *f = data;
         _cleanup_release_ FileStore *held = NULL;
-        _cleanup_free_ char *path = dir_path(f, key);
         uint64_t current = 0, rev;
         int r;
 
         r = file_store_acquire(f, LOCK_EX, &held);
         if (r < 0)
                 return r;
-        r = value_exists(f, key);
+        r = file_value_exists(f, key);
         if (r < 0)
                 return r;
         if (r > 0) {
-                r = key_revision(f, key, &current);
+                r = file_key_revision(f, key, &current);
                 if (r < 0)
                         return r;
         }
         if (expected_revision != STORE_REVISION_ANY && expected_revision != current)
                 return -ESTALE;
 
-        r = bump_key_revision(f, key, &rev);
+        r = file_next_revision(f, &key, 1, &rev);
         if (r < 0)
                 return r;
-        r = mkdir_parents(path);
-        if (r < 0)
-                return r;
-        r = write_file_atomic(path, value, size, 0600);
+        r = file_apply(
+                f, &(FileOp){ .type = STORE_TXN_PUT, .key = key, .value = value, .size = size }, 1, rev);
         if (r < 0)
                 return r;
         if (ret_revision)
@@ -396,30 +385,27 @@ static int file_delete(void *data, const char *key, uint64_t expected_revision)
 {
         FileStore *f = data;
         _cleanup_release_ FileStore *held = NULL;
-        _cleanup_free_ char *path = dir_path(f, key);
         uint64_t current, rev;
         int r;
 
         r = file_store_acquire(f, LOCK_EX, &held);
         if (r < 0)
                 return r;
-        r = value_exists(f, key);
+        r = file_value_exists(f, key);
         if (r == 0 || r == -EISDIR || r == -ENOTDIR)
                 return -ENOENT;
         if (r < 0)
                 return r;
-        r = key_revision(f, key, &current);
+        r = file_key_revision(f, key, &current);
         if (r < 0)
                 return r;
         if (expected_revision != STORE_REVISION_ANY && expected_revision != current)
                 return -ESTALE;
 
-        r = bump_key_revision(f, key, &rev);
+        r = file_next_revision(f, &key, 1, &rev);
         if (r < 0)
                 return r;
-        if (unlink(path) < 0)
-                return negative_errno();
-        return fsync_parent(path);
+        return file_apply(f, &(FileOp){ .type = STORE_TXN_DELETE, .key = key }, 1, rev);
 }
 
 typedef struct EntryList {
@@ -436,7 +422,7 @@ static void entry_list_done(EntryList *l)
 static int list_add(const char *key, void *userdata)
 {
         EntryList *l = userdata;
-        _cleanup_free_ char *path = dir_path(l->store, key), *value = NULL;
+        _cleanup_free_ char *path = file_path(l->store, key), *value = NULL;
         size_t size;
         uint64_t rev;
         int r;
@@ -447,7 +433,7 @@ static int list_add(const char *key, void *userdata)
                 return 0;
         if (r < 0)
                 return r;
-        r = key_revision(l->store, key, &rev);
+        r = file_key_revision(l->store, key, &rev);
         if (r < 0)
                 return r;
         if (l->n == l->allocated) {
@@ -578,7 +564,7 @@ static void report_event(FileWatch *fw, EventList *report, StoreEventType type, 
         uint64_t rev;
         int r;
 
-        r = key_revision(fw->store, key, &rev);
+        r = file_key_revision(fw->store, key, &rev);
         if (r < 0) {
                 log_debug_errno(r, "Failed to read the revision of %s, ignoring its change: %m", key);
                 return;
@@ -732,7 +718,7 @@ static int file_watch(void *data, const char *prefix, StoreWatch *owner, void **
                 .fd = -1,
         };
         /* Created up front, so a prefix with no keys yet can be watched like any other. */
-        path = dir_path(f, fw->top);
+        path = file_path(f, fw->top);
         r = mkdir_p(path, 0700);
         if (r < 0)
                 return r;
@@ -747,6 +733,7 @@ static int file_watch(void *data, const char *prefix, StoreWatch *owner, void **
                 abort();
         if (event_add(fw->event, NULL) < 0)
                 return -EIO;
+        file_leases_sweeper_start(f);
         *ret = TAKE_PTR(fw);
         return 0;
 }
@@ -758,7 +745,7 @@ static int file_lock(void *data, const char *name, bool wait, void **ret)
         _cleanup_close_ int fd = -1;
         int r;
 
-        r = mkdir_parents(path);
+        r = file_mkdir_parents(path);
         if (r < 0)
                 return r;
         /* Lock files stay: unlinking one would let a waiter lock an inode nobody else can find. */
@@ -794,4 +781,7 @@ const StoreOps store_file_ops = {
         .watch_free = file_watch_free,
         .lock = file_lock,
         .unlock = file_unlock,
+        .txn = file_txn,
+        .lease_grant = file_lease_grant,
+        .lease_revoke = file_lease_revoke,
 };

@@ -28,6 +28,14 @@ struct StoreLock {
         void *data;
 };
 
+struct StoreLease {
+        const StoreOps *ops;
+        void *data;
+        StoreLeaseLostHandler lost_handler;
+        void *userdata;
+        bool lost;
+};
+
 static const char *const store_event_type_table[_STORE_EVENT_TYPE_MAX] = {
         [STORE_EVENT_PUT] = "put",
         [STORE_EVENT_DELETE] = "delete",
@@ -36,6 +44,7 @@ DEFINE_STRING_TABLE_LOOKUP(store_event_type, StoreEventType);
 
 static const StoreOps *const store_backends[] = {
         &store_file_ops,
+        &store_etcd_ops,
 };
 
 void store_entries_free(StoreEntry *entries, size_t n)
@@ -257,4 +266,79 @@ StoreLock *store_unlock(StoreLock *l)
         l->ops->unlock(l->data);
         free(l);
         return NULL;
+}
+
+void *store_lock_data(const StoreLock *l)
+{
+        return l->data;
+}
+
+int store_lease_grant(Store *s, unsigned ttl_sec, StoreLeaseLostHandler lost, void *userdata, StoreLease **ret)
+{
+        int r;
+
+        if (ttl_sec < 1 || ttl_sec > 86400)
+                return -EINVAL;
+
+        _cleanup_free_ StoreLease *l = new0(StoreLease, 1);
+        *l = (StoreLease){ .ops = s->ops, .lost_handler = lost, .userdata = userdata };
+        r = s->ops->lease_grant(s->data, ttl_sec, l, &l->data);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+StoreLease *store_lease_revoke(StoreLease *l)
+{
+        if (!l)
+                return NULL;
+        l->ops->lease_revoke(l->data);
+        free(l);
+        return NULL;
+}
+
+bool store_lease_is_lost(const StoreLease *l)
+{
+        return l->lost;
+}
+
+void store_lease_report_lost(StoreLease *l)
+{
+        if (l->lost)
+                return;
+        l->lost = true;
+        if (l->lost_handler)
+                l->lost_handler(l, l->userdata);
+}
+
+void *store_lease_data(const StoreLease *l)
+{
+        return l->data;
+}
+
+int store_txn(Store *s, const StoreCompare *compares, size_t n_compares, const StoreTxnOp *ops, size_t n_ops,
+        uint64_t *ret_revision)
+{
+        if ((n_compares > 0 && !compares) || (n_ops > 0 && !ops))
+                return -EINVAL;
+        for (size_t i = 0; i < n_compares; i++)
+                if (!!compares[i].lock == !!compares[i].key ||
+                        (compares[i].key && !store_key_is_valid(compares[i].key)))
+                        return -EINVAL;
+        for (size_t i = 0; i < n_ops; i++) {
+                const StoreTxnOp *op = &ops[i];
+
+                if (!store_key_is_valid(op->key) ||
+                        (op->type != STORE_TXN_PUT && op->type != STORE_TXN_DELETE) ||
+                        (op->type == STORE_TXN_PUT && !op->value && op->size > 0) ||
+                        (op->type == STORE_TXN_DELETE && op->lease))
+                        return -EINVAL;
+                for (size_t j = 0; j < i; j++)
+                        if (streq(ops[j].key, op->key))
+                                return -EINVAL;
+                if (op->lease && op->lease->lost)
+                        return -ESTALE;
+        }
+        return s->ops->txn(s->data, compares, n_compares, ops, n_ops, ret_revision);
 }

@@ -6,6 +6,16 @@
  *
  * A backend is chosen by URL:
  *   file:DIR          values are files below DIR (one node)
+ *   etcd:ENDPOINTS[?OPTIONS]
+ *                     an etcd v3 cluster through its JSON gateway. ENDPOINTS are
+ *                     http:// or https:// URLs separated by ','; OPTIONS are
+ *                     name=value pairs separated by '&': namespace (the prefix
+ *                     of every key in etcd, default "berth/"), timeout (ms per
+ *                     call, default 5000), cacert, cert and key (files, for https).
+ *
+ * Every call that needs the backend and cannot reach it, or reaches an etcd
+ * without quorum, fails within the timeout with -EHOSTDOWN and changes nothing
+ * (org.berth.Error.Unavailable).
  *
  * Keys are relative paths such as "nodes/n1/qemu/100.conf", "guests/100" or
  * "storage.cfg": components of [A-Za-z0-9._@:-], separated by single '/', at
@@ -39,6 +49,7 @@
 typedef struct Store Store;
 typedef struct StoreWatch StoreWatch;
 typedef struct StoreLock StoreLock;
+typedef struct StoreLease StoreLease;
 
 typedef enum StoreEventType {
         STORE_EVENT_PUT,
@@ -101,11 +112,63 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(StoreWatch *, store_watch_free);
  * Takes the named exclusive lock. Held until store_unlock() or until the process
  * exits; a lock held through another Store counts as held, even in the same
  * process. -EWOULDBLOCK when !wait and the lock is held; with wait it blocks.
- * A child forked while a lock is held holds it too, until it exits or execs.
+ * With file:, a child forked while a lock is held holds it too, until it exits
+ * or execs. With etcd:, the lock is a key on a lease: owner is the lowest create
+ * revision, a waiter watches the key before its own, and a lock whose lease is
+ * lost is lost. A lock never protects a write by itself: fence the write with a
+ * StoreCompare on the lock (see store_txn()).
  */
 int store_lock(Store *s, const char *name, bool wait, StoreLock **ret);
 StoreLock *store_unlock(StoreLock *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(StoreLock *, store_unlock);
+
+/*
+ * A lease: keys put with it are deleted when it ends, by store_lease_revoke() or
+ * by expiry when it is not renewed for ttl seconds (the owner died, or lost the
+ * store). The Store renews it from its event_base every ttl/3 seconds, and calls
+ * lost, once, when a renewal has failed long enough that the lease may expire
+ * before the next one: from then on the lease is lost for good (grant another).
+ * ttl_sec is 1..86400; -EINVAL otherwise.
+ */
+typedef void (*StoreLeaseLostHandler)(StoreLease *l, void *userdata);
+int store_lease_grant(
+        Store *s, unsigned ttl_sec, StoreLeaseLostHandler lost, void *userdata, StoreLease **ret);
+/* Ends the lease: its keys are deleted (if the store can be reached), and frees it. */
+StoreLease *store_lease_revoke(StoreLease *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(StoreLease *, store_lease_revoke);
+bool store_lease_is_lost(const StoreLease *l);
+
+/*
+ * A transaction: when every compare holds, every operation is applied, all
+ * under one new revision (ret_revision, may be NULL; set when there are
+ * operations); otherwise nothing is and the call fails with -ESTALE. A compare names a key and its revision (0: the
+ * key must not exist), or a lock that must still be held. A put may attach its
+ * key to a lease (which must not be lost: -ESTALE). Deleting a key that does
+ * not exist is no error. No key may appear in two operations (-EINVAL).
+ */
+typedef struct StoreCompare {
+        const char *key;
+        uint64_t revision;
+        StoreLock *lock; /* instead of key: the lock is still held */
+} StoreCompare;
+
+typedef enum StoreTxnOpType {
+        STORE_TXN_PUT,
+        STORE_TXN_DELETE,
+        _STORE_TXN_OP_TYPE_MAX,
+        _STORE_TXN_OP_TYPE_INVALID = -EINVAL,
+} StoreTxnOpType;
+
+typedef struct StoreTxnOp {
+        StoreTxnOpType type;
+        const char *key;
+        const void *value; /* puts */
+        size_t size;
+        StoreLease *lease; /* puts; may be NULL */
+} StoreTxnOp;
+
+int store_txn(Store *s, const StoreCompare *compares, size_t n_compares, const StoreTxnOp *ops, size_t n_ops,
+        uint64_t *ret_revision);
 
 /*
  * The backend interface. store.c validates keys, prefixes and lock names before
@@ -134,9 +197,16 @@ typedef struct StoreOps {
         void (*watch_free)(void *watch_data);
         int (*lock)(void *data, const char *name, bool wait, void **ret_lock_data);
         void (*unlock)(void *lock_data);
+        /* Validated by store.c; store_lock_data() and store_lease_data() give the backend's own state. */
+        int (*txn)(void *data, const StoreCompare *compares, size_t n_compares, const StoreTxnOp *ops,
+                size_t n_ops, uint64_t *ret_revision);
+        /* Reports loss with store_lease_report_lost(l). */
+        int (*lease_grant)(void *data, unsigned ttl_sec, StoreLease *l, void **ret_lease_data);
+        void (*lease_revoke)(void *lease_data);
 } StoreOps;
 
 extern const StoreOps store_file_ops;
+extern const StoreOps store_etcd_ops;
 
 /*
  * For backends: hands events (ownership included) to the watch's handler in
@@ -144,3 +214,8 @@ extern const StoreOps store_file_ops;
  * the backend must not touch its watch state after this returns.
  */
 void store_watch_dispatch(StoreWatch *w, StoreEvent *events, size_t n);
+
+/* For backends: the lease can no longer be trusted to live; calls its handler once. */
+void store_lease_report_lost(StoreLease *l);
+void *store_lock_data(const StoreLock *l);
+void *store_lease_data(const StoreLease *l);

@@ -24,6 +24,7 @@ static const struct {
         { BERTH_ERROR_NO_SUCH_WWID, ENODEV },
         { BERTH_ERROR_ALIAS_IN_USE, EADDRINUSE },
         { BERTH_ERROR_HOOK_FAILED, ECHILD },
+        { BERTH_ERROR_UNAVAILABLE, EHOSTDOWN },
         { BERTH_ERROR_FAILED, EIO },
 };
 
