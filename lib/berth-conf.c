@@ -50,7 +50,23 @@ void berth_conf_defaults(BerthConf *ret)
         *ret = (BerthConf){
                 .shutdown_policy = { { SHUTDOWN_STEP_SHUTDOWN, SHUTDOWN_STEP_POWEROFF }, 2 },
                 .shutdown_timeout = BERTH_CONF_DEFAULT_SHUTDOWN_TIMEOUT,
+                .cluster_name = BERTH_CONF_DEFAULT_CLUSTER_NAME,
+                .node_lease_ttl = BERTH_CONF_DEFAULT_NODE_LEASE_TTL,
         };
+}
+
+static bool cluster_name_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > BERTH_CONF_MAX_CLUSTER_NAME ||
+                !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                            *p == '-'))
+                        return false;
+        return true;
 }
 
 /* Strict decimal within [min, max]: digits only, no sign, no leading zero. */
@@ -92,6 +108,8 @@ enum {
         SEEN_POLICY = 1 << 0,
         SEEN_TIMEOUT = 1 << 1,
         SEEN_PARALLEL = 1 << 2,
+        SEEN_CLUSTER_NAME = 1 << 3,
+        SEEN_LEASE_TTL = 1 << 4,
 };
 
 static int parse_line(
@@ -115,6 +133,19 @@ static int parse_line(
                 if (!parse_unsigned(value, 1, BERTH_CONF_MAX_PARALLEL, &c->shutdown_parallel))
                         return fail(ret_error, line, "shutdown-parallel must be an integer 1-%u",
                                 BERTH_CONF_MAX_PARALLEL);
+        } else if (streq(key, "cluster-name")) {
+                bit = SEEN_CLUSTER_NAME;
+                if (!cluster_name_is_valid(value))
+                        return fail(ret_error, line,
+                                "cluster-name must be 1-%u letters, digits and '-', starting with a letter",
+                                BERTH_CONF_MAX_CLUSTER_NAME);
+                strcpy(c->cluster_name, value);
+        } else if (streq(key, "node-lease-ttl")) {
+                bit = SEEN_LEASE_TTL;
+                if (!parse_unsigned(value, BERTH_CONF_MIN_NODE_LEASE_TTL, BERTH_CONF_MAX_NODE_LEASE_TTL,
+                            &c->node_lease_ttl))
+                        return fail(ret_error, line, "node-lease-ttl must be an integer %u-%u",
+                                BERTH_CONF_MIN_NODE_LEASE_TTL, BERTH_CONF_MAX_NODE_LEASE_TTL);
         } else
                 return fail(ret_error, line, "unknown key '%s'", key);
         if (*seen & bit)

@@ -9,6 +9,8 @@
  *   shutdown-policy: save,shutdown,poweroff   steps tried in order on host shutdown
  *   shutdown-timeout: 180                     seconds a guest gets to shut down by ACPI
  *   shutdown-parallel: 4                      guests saved, shut down or started at once
+ *   cluster-name: berth                       the cluster's name (1-32 of [A-Za-z0-9-], a letter first)
+ *   node-lease-ttl: 10                        seconds a node stays online without renewing its lease
  */
 
 #include <stdbool.h>
@@ -41,11 +43,18 @@ bool shutdown_policy_has(const ShutdownPolicy *p, ShutdownStep s);
 #define BERTH_CONF_MAX_SHUTDOWN_TIMEOUT 86400U
 #define BERTH_CONF_MAX_PARALLEL 1024U
 #define BERTH_CONF_MAX_SIZE 65536U
+#define BERTH_CONF_DEFAULT_CLUSTER_NAME "berth"
+#define BERTH_CONF_MAX_CLUSTER_NAME 32U
+#define BERTH_CONF_DEFAULT_NODE_LEASE_TTL 10U
+#define BERTH_CONF_MIN_NODE_LEASE_TTL 2U
+#define BERTH_CONF_MAX_NODE_LEASE_TTL 600U
 
 typedef struct BerthConf {
         ShutdownPolicy shutdown_policy; /* default shutdown,poweroff */
         unsigned shutdown_timeout; /* seconds */
         unsigned shutdown_parallel; /* 0: the number of CPUs */
+        char cluster_name[BERTH_CONF_MAX_CLUSTER_NAME + 1];
+        unsigned node_lease_ttl; /* seconds */
 } BerthConf;
 
 /* The settings of a host without berth.conf. */

@@ -78,6 +78,8 @@ size_t strv_length(char *const *l);
 /* Appends a copy of s; returns the new vector (aborts on out-of-memory). */
 void strv_push(char ***l, const char *s);
 bool strv_contains(char *const *l, const char *s);
+/* The strings with separator between them; "" for an empty or NULL list. */
+char *strv_join(char *const *l, const char *separator);
 
 #define STRV_FOREACH(s, l) for (char *const *s = (l); s && *s; s++)
 

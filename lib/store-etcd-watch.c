@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "sorted.h"
 #include "store-etcd.h"
 
 #define RETRY_MIN_MS 50
@@ -45,25 +46,14 @@ static int entry_compare(const void *a, const void *b)
         return strcmp(((const StoreEntry *) a)->key, ((const StoreEntry *) b)->key);
 }
 
+static int known_key_compare(const void *key, const void *element)
+{
+        return strcmp(key, ((const Known *) element)->key);
+}
+
 static size_t known_find(const EtcdWatch *w, const char *key, bool *ret_found)
 {
-        size_t lo = 0, hi = w->n_known;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(w->known[mid].key, key);
-
-                if (c == 0) {
-                        *ret_found = true;
-                        return mid;
-                }
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        *ret_found = false;
-        return lo;
+        return sorted_index(w->known, w->n_known, sizeof(Known), key, known_key_compare, ret_found);
 }
 
 static void known_set(EtcdWatch *w, const char *key, uint64_t revision)

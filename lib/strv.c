@@ -33,6 +33,23 @@ bool strv_contains(char *const *l, const char *s)
         return false;
 }
 
+char *strv_join(char *const *l, const char *separator)
+{
+        size_t n = 1, k = strlen(separator);
+        char *out, *p;
+
+        STRV_FOREACH (s, l)
+                n += strlen(*s) + k;
+        p = out = xmalloc(n);
+        *p = 0;
+        STRV_FOREACH (s, l) {
+                if (p != out)
+                        p = stpcpy(p, separator);
+                p = stpcpy(p, *s);
+        }
+        return out;
+}
+
 bool endswith(const char *s, const char *suffix)
 {
         size_t a = strlen(s), b = strlen(suffix);

@@ -176,7 +176,7 @@ static int method_get_guest(sd_bus_message *msg, void *userdata, sd_bus_error *e
 static int method_create_guest(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(guest_options_done) GuestOptions o = {};
-        _cleanup_free_ char *message = NULL;
+        _cleanup_free_ char *message = NULL, *owner = NULL;
         const char *config;
         uint32_t vmid;
         Guest *g;
@@ -188,7 +188,10 @@ static int method_create_guest(sd_bus_message *msg, void *userdata, sd_bus_error
         r = read_options(msg, &o, error);
         if (r < 0)
                 return r;
-        r = manager_create_guest(userdata, vmid, config, &message, &g);
+        r = manager_create_guest(userdata, vmid, config, &message, &owner, &g);
+        if (r == -EEXIST && owner)
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_GUEST_EXISTS, "Guest %u already exists on node %s", vmid, owner);
         if (r < 0)
                 return reply_config_error(error, r, vmid, "create", message);
         return sd_bus_reply_method_return(msg, "o", g->path);

@@ -4,6 +4,7 @@
 #include "alloc.h"
 #include "boot.h"
 #include "cleanupd-client.h"
+#include "guest-status.h"
 #include "guestd.h"
 #include "host-shutdown.h"
 #include "log.h"
@@ -47,6 +48,7 @@ static void guest_free(Guest *g)
         free(g->exit_run_id);
         free(g->exit_reason);
         free(g->clean_result);
+        free(g->status_written);
         free(g);
 }
 
@@ -192,11 +194,14 @@ static void on_config_changed(Store *s, StoreEventType type, const char *key, ui
                 guest_bus_emit_removed(g);
                 manager_remove_guest(m, g);
                 guest_free(g);
+                manager_prune_statuses(m);
                 return;
         }
         if (manager_load_guest(m, vmid) > 0) {
                 log_info("Guest %u was added to the store.", vmid);
-                guest_bus_emit_added(manager_find_guest(m, vmid));
+                g = manager_find_guest(m, vmid);
+                guest_bus_emit_added(g);
+                guest_publish_status(g);
         }
 }
 
@@ -237,6 +242,8 @@ Manager *manager_free(Manager *m)
         m->boot = boot_free(m->boot);
         m->host_shutdown = host_shutdown_free(m->host_shutdown);
         store_watch_free(m->config_watch);
+        if (m->status_retry)
+                event_free(m->status_retry);
         for (size_t i = 0; i < m->n_guests; i++)
                 guest_free(m->guests[i]);
         free(m->guests);
@@ -280,12 +287,37 @@ int manager_load(Manager *m)
         for (size_t i = 0; i < m->n_guests; i++)
                 qemu_reattach(m->guests[i]);
         log_info("Loaded %zu guests.", m->n_guests);
+        manager_publish_statuses(m);
         host_shutdown_guests_changed(m->host_shutdown);
         boot_schedule(m);
         return 0;
 }
 
-int manager_create_guest(Manager *m, uint32_t vmid, const char *config, char **ret_error, Guest **ret)
+/*
+ * The node the index names for a vmid that is taken, when that is another node. A name that could not be a
+ * node's (it is a component of store keys) names none: it is not fit for an error message.
+ */
+static char *manager_vmid_owner(Manager *m, uint32_t vmid)
+{
+        _cleanup_free_ char *index = index_key(vmid), *owner = NULL;
+        size_t n;
+        int r;
+
+        r = store_get(m->store, index, &owner, &n, NULL);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot read %s: %m", index);
+                return NULL;
+        }
+        /* Written by hand, the value may well end in a newline. */
+        while (n > 0 && owner[n - 1] == '\n')
+                owner[--n] = 0;
+        if (!store_key_is_valid(owner) || strchr(owner, '/') || streq(owner, m->node))
+                return NULL;
+        return TAKE_PTR(owner);
+}
+
+int manager_create_guest(
+        Manager *m, uint32_t vmid, const char *config, char **ret_error, char **ret_owner, Guest **ret)
 {
         _cleanup_free_ char *key = config_key(m, vmid), *index = index_key(vmid);
         _cleanup_(guest_config_freep) GuestConfig *c = NULL;
@@ -300,20 +332,26 @@ int manager_create_guest(Manager *m, uint32_t vmid, const char *config, char **r
         r = guest_config_parse(config, &c, ret_error);
         if (r < 0)
                 return r;
-        /* The cluster-wide index entry is the claim on the vmid: whoever creates it first owns it. */
-        r = store_put(m->store, index, m->node, strlen(m->node), 0, NULL);
-        if (r == -ESTALE)
+        /*
+         * The cluster-wide index entry is the claim on the vmid, the config the guest: both or neither, so
+         * no crash or racing node can leave a claim without a guest, or a guest without its claim.
+         */
+        const StoreCompare compares[] = { { .key = index, .revision = 0 }, { .key = key, .revision = 0 } };
+        const StoreTxnOp ops[] = {
+                { .type = STORE_TXN_PUT, .key = index, .value = m->node, .size = strlen(m->node) },
+                { .type = STORE_TXN_PUT, .key = key, .value = config, .size = strlen(config) },
+        };
+        r = store_txn(m->store, compares, ELEMENTSOF(compares), ops, ELEMENTSOF(ops), &revision);
+        if (r == -ESTALE) {
+                *ret_owner = manager_vmid_owner(m, vmid);
                 return -EEXIST;
+        }
         if (r < 0)
                 return r;
-        r = store_put(m->store, key, config, strlen(config), 0, &revision);
-        if (r < 0) {
-                (void) store_delete(m->store, index, STORE_REVISION_ANY);
-                return r == -ESTALE ? -EEXIST : r;
-        }
         g = guest_new(m, vmid, xstrdup(config), TAKE_PTR(c), revision);
         manager_insert_guest(m, g);
         guest_bus_emit_added(g);
+        guest_publish_status(g);
         log_info("Created guest %u.", vmid);
         *ret = g;
         return 0;
@@ -344,7 +382,8 @@ static void guest_free_owned_volumes(Guest *g)
 
 int manager_destroy_guest(Manager *m, uint32_t vmid)
 {
-        _cleanup_free_ char *key = config_key(m, vmid), *index = index_key(vmid);
+        _cleanup_free_ char *key = config_key(m, vmid), *index = index_key(vmid),
+                            *status = qemu_status_key(m, vmid);
         Guest *g = manager_find_guest(m, vmid);
         int r;
 
@@ -356,10 +395,16 @@ int manager_destroy_guest(Manager *m, uint32_t vmid)
                 return -EALREADY;
         if (guest_config_get(g->config, "lock"))
                 return -ENOLCK;
-        r = store_delete(m->store, key, g->revision);
+        /* On the config's revision: a config changed since was not seen by whoever destroys the guest. */
+        const StoreCompare compare = { .key = key, .revision = g->revision };
+        const StoreTxnOp ops[] = {
+                { .type = STORE_TXN_DELETE, .key = key },
+                { .type = STORE_TXN_DELETE, .key = index },
+                { .type = STORE_TXN_DELETE, .key = status },
+        };
+        r = store_txn(m->store, &compare, 1, ops, ELEMENTSOF(ops), NULL);
         if (r < 0)
                 return r;
-        (void) store_delete(m->store, index, STORE_REVISION_ANY);
         guest_free_owned_volumes(g);
         guest_bus_emit_removed(g);
         manager_remove_guest(m, g);

@@ -69,6 +69,12 @@ struct Guest {
 
         /* The lifecycle operation in progress, if any: one at a time per guest. */
         Operation *op;
+
+        /* nodes/<node>/qemu-status/<vmid> (guest-status.c). */
+        char *status_written; /* the value the store last took */
+        bool status_pending; /* the status may have changed since, and the store has not taken it yet */
+        pid_t status_pid; /* the QEMU status_start_time is of */
+        uint64_t status_start_time;
 };
 
 struct Manager {
@@ -92,6 +98,11 @@ struct Manager {
         unsigned hook_timeout_sec; /* after this, a hook is killed */
         HostShutdown *host_shutdown; /* the inhibitor and the preserve of guests at host shutdown */
         Boot *boot; /* the restores and starts after the host booted, while under way */
+
+        /* Writes again the guest statuses the store did not take; armed only while any is pending. */
+        struct event *status_retry;
+        unsigned status_retry_sec; /* the current backoff; 0 while the store takes the statuses */
+        bool status_prune_pending; /* status keys of guests this node no longer has are still to go */
 };
 
 int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *node, Manager **ret);
@@ -103,7 +114,12 @@ int manager_load(Manager *m);
 
 Guest *manager_find_guest(Manager *m, uint32_t vmid);
 
-int manager_create_guest(Manager *m, uint32_t vmid, const char *config, char **ret_error, Guest **ret);
+/*
+ * -EEXIST when the vmid is taken in the cluster; *ret_owner then names the node that holds it, when that is
+ * another node. *ret_error explains an invalid config.
+ */
+int manager_create_guest(
+        Manager *m, uint32_t vmid, const char *config, char **ret_error, char **ret_owner, Guest **ret);
 int manager_destroy_guest(Manager *m, uint32_t vmid);
 /* digest "" means: don't check. */
 int guest_set_config(Guest *g, const char *config, const char *digest, char **ret_error);

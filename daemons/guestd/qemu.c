@@ -15,6 +15,7 @@
 #include "cleanupd-client.h"
 #include "errors.h"
 #include "fileio.h"
+#include "guest-status.h"
 #include "hook.h"
 #include "log.h"
 #include "paths.h"
@@ -106,6 +107,7 @@ static void guest_set_state(Guest *g, GuestState state)
                 return;
         g->state = state;
         guest_bus_emit_changed(g, "State", NULL);
+        guest_publish_status(g);
 }
 
 /*

@@ -71,6 +71,8 @@ START_TEST(test_defaults)
         ck_assert_uint_ge(berth_conf_parallel(&c), 1);
         c.shutdown_parallel = 7;
         ck_assert_uint_eq(berth_conf_parallel(&c), 7);
+        ck_assert_str_eq(c.cluster_name, "berth");
+        ck_assert_uint_eq(c.node_lease_ttl, 10);
 }
 END_TEST
 
@@ -101,6 +103,12 @@ START_TEST(test_parse)
 
         ck_assert_int_eq(berth_conf_parse("", &c, NULL), 0);
         ck_assert_uint_eq(c.shutdown_timeout, BERTH_CONF_DEFAULT_SHUTDOWN_TIMEOUT);
+
+        ck_assert_int_eq(berth_conf_parse("cluster-name: lab-2\nnode-lease-ttl: 600\n", &c, NULL), 0);
+        ck_assert_str_eq(c.cluster_name, "lab-2");
+        ck_assert_uint_eq(c.node_lease_ttl, 600);
+        ck_assert_int_eq(berth_conf_parse("cluster-name: Aabcdefghijklmnopqrstuvwxyz01234\n", &c, NULL), 0);
+        ck_assert_str_eq(c.cluster_name, "Aabcdefghijklmnopqrstuvwxyz01234");
 }
 END_TEST
 
@@ -119,6 +127,13 @@ static const struct {
         { "shutdown-parallel: 1025\n", "line 1: shutdown-parallel must be" },
         { "shutdown-parallel: 2\nshutdown-parallel: 2\n", "line 2: duplicate key 'shutdown-parallel'" },
         { "# ok\nonboot: 1\n", "line 2: unknown key 'onboot'" },
+        { "cluster-name: 1lab\n", "line 1: cluster-name must be 1-32 letters" },
+        { "cluster-name:\n", "line 1: cluster-name must be" },
+        { "cluster-name: lab_2\n", "line 1: cluster-name must be" },
+        { "cluster-name: Aabcdefghijklmnopqrstuvwxyz012345\n", "line 1: cluster-name must be" },
+        { "cluster-name: a\ncluster-name: b\n", "line 2: duplicate key 'cluster-name'" },
+        { "node-lease-ttl: 1\n", "line 1: node-lease-ttl must be an integer 2-600" },
+        { "node-lease-ttl: 601\n", "line 1: node-lease-ttl must be" },
         { "Shutdown-Timeout: 5\n", "line 1: unknown key 'Shutdown-Timeout'" },
         { "shutdown-timeout 5\n", "line 1: expected 'key: value'" },
         { "shutdown-timeout: 5\x01\n", "line 1: not printable UTF-8 text" },

@@ -8,6 +8,7 @@
 #include "bus.h"
 #include "errors.h"
 #include "fileio.h"
+#include "cluster.h"
 #include "multipath.h"
 #include "guest-config.h"
 #include "output.h"
@@ -572,6 +573,18 @@ static int verb_task_list(const Verb *v, const char *arg)
                 (const char *const[]){ "upid", "state", NULL }, NULL);
 }
 
+static int verb_cluster(const Verb *v, const char *arg)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = connect_bus(&bus);
+        if (r < 0)
+                return r;
+        return streq(v->name, "nodes") ? cluster_list_nodes(bus, arg_output)
+                                       : cluster_list_resources(bus, arg_output);
+}
+
 static const Verb verbs[] = {
         { "list", NULL, 0, 0, verb_list },
         { "status", "VMID", 0, 0, verb_status },
@@ -591,6 +604,8 @@ static const Verb verbs[] = {
         { "task log", "UPID", 0, 0, verb_task_log },
         { "task status", "UPID", 0, 0, verb_task_status },
         { "task list", NULL, 0, 0, verb_task_list },
+        { "nodes", NULL, 0, 0, verb_cluster },
+        { "resources", NULL, 0, 0, verb_cluster },
 };
 
 static const char *option_name(Option mask)
@@ -654,7 +669,7 @@ static int verb_find(int argc, char **argv, const Verb **ret, const char **ret_a
 static void help(void)
 {
         printf("berthctl [OPTIONS...] COMMAND ...\n\n"
-               "Manage the guests of this host through berth-guestd.\n\n"
+               "Manage the guests of this host through berth-guestd; see the cluster's nodes and guests.\n\n"
                "Commands:\n"
                "  list                         List guests\n"
                "  status VMID                  Show a guest's state and properties\n"
@@ -672,6 +687,8 @@ static void help(void)
                "  task list                    List tasks\n"
                "  task status UPID             Show a task's properties\n"
                "  task log UPID                Print a task's log\n"
+               "  nodes                        List the cluster's nodes, online or not\n"
+               "  resources                    List every guest and node of the cluster\n"
                "  multipath COMMAND ...        The cluster's multipath configuration and health\n"
                "                               (berthctl multipath --help)\n\n"
                "Options:\n"
