@@ -81,8 +81,9 @@ static void lease_tick(EtcdLease *l, HttpClient *client)
                 return;
         if (now + renew_period_usec(l) >= l->deadline_usec)
                 return lease_lose(l);
-        if (l->renewing)
-                return;
+        /* A renewal still unanswered after a period is given up for a new one, perhaps on another member. */
+        http_request_cancel(l->renewing);
+        l->renewing = NULL;
         json_object_object_add(request, "ID", etcd_json_u64_new(l->id));
         l->renewing_since_usec = now;
         (void) http_client_post(client, "/v3/lease/keepalive",

@@ -515,7 +515,7 @@ static int etcd_txn(void *data, const StoreCompare *compares, size_t n_compares,
         r = etcd_txn_call(e, compare, success, NULL, &succeeded, &revision, NULL);
         /* A lease etcd no longer knows: expired before its loss was seen. */
         if (r == -ENOENT)
-                return -ESTALE;
+                return -EKEYEXPIRED;
         if (r < 0)
                 return r;
         if (!succeeded)

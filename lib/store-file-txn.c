@@ -446,7 +446,7 @@ int file_txn(void *data, const StoreCompare *compares, size_t n_compares, const 
                 if (lease != 0) {
                         _cleanup_(file_lease_text_free) FileLeaseText l = {};
                         if (file_lease_read(f, lease, &l) < 0 || l.deadline_usec <= now)
-                                return -ESTALE;
+                                return -EKEYEXPIRED;
                 }
                 writes[i] = (FileOp){
                         .type = op->type, .key = op->key, .value = op->value, .size = op->size, .lease = lease

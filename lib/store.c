@@ -338,7 +338,7 @@ int store_txn(Store *s, const StoreCompare *compares, size_t n_compares, const S
                         if (streq(ops[j].key, op->key))
                                 return -EINVAL;
                 if (op->lease && op->lease->lost)
-                        return -ESTALE;
+                        return -EKEYEXPIRED;
         }
         return s->ops->txn(s->data, compares, n_compares, ops, n_ops, ret_revision);
 }

@@ -141,10 +141,10 @@ bool store_lease_is_lost(const StoreLease *l);
 /*
  * A transaction: when every compare holds, every operation is applied, all
  * under one new revision (ret_revision, may be NULL; set when there are
- * operations); otherwise nothing is and the call fails with -ESTALE. A compare names a key and its revision (0: the
- * key must not exist), or a lock that must still be held. A put may attach its
- * key to a lease (which must not be lost: -ESTALE). Deleting a key that does
- * not exist is no error. No key may appear in two operations (-EINVAL).
+ * operations); otherwise nothing is and the call fails with -ESTALE. A compare names a key and its revision
+ * (0: the key must not exist), or a lock that must still be held. A put may attach its key to a lease, which
+ * must be alive: -EKEYEXPIRED (and nothing is applied) for a lease that is lost or that the store no longer
+ * knows. Deleting a key that does not exist is no error. No key may appear in two operations (-EINVAL).
  */
 typedef struct StoreCompare {
         const char *key;

@@ -119,6 +119,37 @@ static int method_get_task(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return sd_bus_reply_method_return(msg, "o", t->path);
 }
 
+static int method_get_task_info(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(task_info_done) TaskInfo i = {};
+        TaskManager *m = userdata;
+        const char *upid;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &upid);
+        if (r < 0)
+                return r;
+        r = task_manager_get_info(m, upid, &i);
+        if (r == -EINVAL)
+                return berth_bus_error_set_errnof(error, r, "Invalid UPID '%s'", upid);
+        if (r == -ENXIO)
+                return berth_bus_error_set_errnof(error, r, "No task %s", upid);
+        if (r < 0)
+                return berth_bus_error_set_errnof(error, r,
+                        "Failed to read task %s from the cluster task index: %s", upid, strerror(-r));
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "a{sv}", 11, "upid", "s", i.upid, "node", "s", i.node, "daemon",
+                "s", i.daemon, "type", "s", i.type, "id", "s", i.id, "user", "s", i.user, "state", "s",
+                task_state_to_string(i.state), "result", "s", i.result, "error-name", "s", i.error_name,
+                "start-time", "t", i.start_usec, "end-time", "t", i.end_usec);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_list_tasks(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -146,6 +177,8 @@ static const sd_bus_vtable tasks_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("GetTask", SD_BUS_ARGS("s", upid), SD_BUS_RESULT("o", task), method_get_task,
                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetTaskInfo", SD_BUS_ARGS("s", upid), SD_BUS_RESULT("a{sv}", info),
+                method_get_task_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListTasks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", tasks),
                 method_list_tasks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

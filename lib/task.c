@@ -28,13 +28,6 @@ DEFINE_STRING_TABLE_LOOKUP(task_state, TaskState);
 /* Before the "TASK ERROR" line: the error's D-Bus name. */
 #define ERROR_NAME_PREFIX "error name: "
 
-static uint64_t now_realtime_usec(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* UPID fields are file-name safe: no ':' separator, no '/', printable ASCII. */
 static bool upid_field_valid(const char *s, bool allow_empty)
 {
@@ -121,6 +114,7 @@ static void task_free(Task *t)
         free(t->id);
         free(t->user);
         free(t->log_path);
+        free(t->index_key);
         free(t->result);
         free(t->finish_hooks);
         free(t->error_name);
@@ -180,6 +174,7 @@ int task_manager_new(
         m->manager_path = xstrdup(manager_path);
         m->task_prefix = xasprintf("%s/task", manager_path);
         m->log_dir = root_path("var/log/berth/tasks");
+        m->index_limit = TASK_INDEX_LIMIT;
         r = mkdir_p(m->log_dir, 0755);
         if (r < 0)
                 return r;
@@ -194,6 +189,7 @@ TaskManager *task_manager_free(TaskManager *m)
 {
         if (!m)
                 return NULL;
+        task_index_free(m->index);
         while (m->head) {
                 Task *t = m->head;
                 task_unlink(m, t);
@@ -261,6 +257,8 @@ int task_new(TaskManager *m, const char *type, const char *id, const char *user,
         t->start_usec = now_realtime_usec();
         task_append(m, t);
         task_bus_emit_added(t);
+        if (m->index)
+                task_index_publish(m->index, t);
         *ret = t;
         return 0;
 }
@@ -372,6 +370,9 @@ static void task_finishv(Task *t, TaskState state, const char *error_name, const
         task_write_line(t, end);
         t->log_fd = safe_close(t->log_fd);
         t->manager->n_finished++;
+        /* Before Finished: whoever acts on the signal finds the end in the index too. */
+        if (t->manager->index)
+                task_index_publish(t->manager->index, t);
         task_bus_emit_finished(t);
         task_run_finish_handlers(t);
         task_manager_trim(t->manager);
@@ -481,11 +482,12 @@ static TaskState task_state_from_log(char **lines, char **ret_result, char **ret
                 *ret_result = xstrdup(rest);
                 return TASK_ERROR;
         }
-        *ret_result = xstrdup("task ended unexpectedly: its daemon stopped while it ran");
+        *ret_result = xstrdup(TASK_LOST_RESULT);
         return TASK_ERROR;
 }
 
-int task_manager_load(TaskManager *m, const char *upid, Task **ret)
+/* A finished task of ours brought back from its log file, not yet on the manager's list. */
+static int task_from_log(TaskManager *m, const char *upid, Task **ret)
 {
         _cleanup_(upid_done) Upid u = {};
         _cleanup_strv_free_ char **lines = NULL;
@@ -514,9 +516,55 @@ int task_manager_load(TaskManager *m, const char *upid, Task **ret)
         t->state = task_state_from_log(lines, &t->result, &t->error_name);
         t->start_usec = (uint64_t) u.starttime * 1000000ULL;
         t->end_usec = (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000;
+        *ret = t;
+        return 0;
+}
+
+int task_manager_load(TaskManager *m, const char *upid, Task **ret)
+{
+        Task *t;
+        int r;
+
+        r = task_from_log(m, upid, &t);
+        if (r < 0)
+                return r;
         task_append(m, t);
         task_bus_emit_added(t);
         task_manager_trim(m);
         *ret = t;
+        return 0;
+}
+
+void task_get_info(const Task *t, TaskInfo *ret)
+{
+        *ret = (TaskInfo){
+                .upid = xstrdup(t->upid),
+                .node = xstrdup(t->manager->node),
+                .daemon = xstrdup(t->manager->daemon),
+                .type = xstrdup(t->type),
+                .id = xstrdup(t->id),
+                .user = xstrdup(t->user),
+                .state = t->state,
+                .result = xstrdup(t->result),
+                .error_name = xstrdup(t->error_name),
+                .start_usec = t->start_usec,
+                .end_usec = t->end_usec,
+        };
+}
+
+int task_manager_read_info(TaskManager *m, const char *upid, TaskInfo *ret)
+{
+        Task *t = task_manager_find_by_upid(m, upid);
+        int r;
+
+        if (t) {
+                task_get_info(t, ret);
+                return 0;
+        }
+        r = task_from_log(m, upid, &t);
+        if (r < 0)
+                return r;
+        task_get_info(t, ret);
+        task_free(t);
         return 0;
 }

@@ -469,7 +469,7 @@ static int manager_publish(Manager *m)
                 { .type = STORE_TXN_PUT, .key = key, .value = text, .size = strlen(text), .lease = m->lease }
         };
         r = store_txn(m->store, NULL, 0, put, 1, NULL);
-        if (r == -ESTALE) {
+        if (r == -EKEYEXPIRED) {
                 /* The lease ended in the store before its loss was seen here. */
                 m->lease = store_lease_revoke(m->lease);
                 return -EHOSTDOWN;
@@ -624,6 +624,7 @@ int manager_next_id(Manager *m, uint32_t *ret)
 {
         _cleanup_strv_free_ char **used = NULL, **reserved = NULL;
         char number[16];
+        bool rejoined = false;
         int r;
 
         if (!m->lease || store_lease_is_lost(m->lease))
@@ -653,6 +654,20 @@ int manager_next_id(Manager *m, uint32_t *ret)
                 r = store_txn(m->store, free_now, ELEMENTSOF(free_now), reserve, 1, NULL);
                 if (r == -ESTALE)
                         continue;
+                if (r == -EKEYEXPIRED && !rejoined) {
+                        /* This node's lease ran out: it joins again, and the next try is on the new one. */
+                        rejoined = true;
+                        m->lease = store_lease_revoke(m->lease);
+                        free(m->published);
+                        m->published = NULL;
+                        r = manager_publish(m);
+                        if (r < 0)
+                                return r;
+                        vmid--;
+                        continue;
+                }
+                if (r == -EKEYEXPIRED)
+                        return -EHOSTDOWN;
                 if (r < 0)
                         return r;
                 m->reservations = xrealloc(m->reservations, (m->n_reservations + 1) * sizeof(Reservation));

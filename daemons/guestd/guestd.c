@@ -216,6 +216,9 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         m->node = xstrdup(node);
         m->default_accel = xstrdup(qemu_host_default_accel());
         r = task_manager_new(bus, node, "guestd", "/org/berth/guest1", &m->tasks);
+        if (r >= 0)
+                /* The cluster's task index: other nodes answer for these tasks too. */
+                r = task_manager_set_store(m->tasks, store, base);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up tasks: %m");
         r = manager_load_storage(m);

@@ -169,8 +169,6 @@ static int edit_set_overrides(Manager *m, MultipathState *s, const void *args, c
         int r;
 
         r = multipath_overrides_check(a->overrides, ret_error);
-        if (r == -EFBIG && ret_error)
-                *ret_error = xasprintf("the overrides are larger than %u bytes", MULTIPATH_OVERRIDES_MAX);
         if (r < 0)
                 return r;
         /* Keywords and values only multipath itself knows: refused here rather than on every node. */

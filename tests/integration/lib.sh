@@ -76,51 +76,66 @@ cleanup() {
                 echo "FAIL: sanitizer reports in $(echo $reports); logs kept in $(keep_logs)" >&2
                 grep -h -A40 -E "$sanitizer_pattern" $reports >&2 || true
         fi
-        for p in "$ROOT"/run/berth/qemu/*/qemu.pid; do
+        # The guests of every root: $ROOT, and $T/root-NODE of a test's other nodes.
+        for p in "$T"/root*/run/berth/qemu/*/qemu.pid; do
                 [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
         done
         for p in "$T"/*.pid; do
                 [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null || true
         done
-        # A QEMU caught starting has no pidfile yet; its command line names this test's root.
-        pkill -KILL -f -- "-pidfile $ROOT/" 2>/dev/null || true
+        # A QEMU caught starting has no pidfile yet; its command line names one of this test's roots.
+        pkill -KILL -f -- "-pidfile $T/root" 2>/dev/null || true
         rm -rf "$T"
 }
 trap cleanup EXIT
 
-start_bus() {
-        cp "$src"/systemd-units/*.conf "$T/dbus/system.d/"
-        sed -e "s|<listen>.*</listen>|<listen>unix:path=$T/dbus/bus.sock</listen>|" \
+# new_bus NAME: a private dbus-daemon with berth's policy files in $T/NAME, its log
+# $T/logs/NAME.log, its pidfile $T/NAME.pid; its address in $bus_address.
+new_bus() {
+        local dir=$T/$1
+        mkdir -p "$dir/system.d"
+        cp "$src"/systemd-units/*.conf "$dir/system.d/"
+        sed -e "s|<listen>.*</listen>|<listen>unix:path=$dir/bus.sock</listen>|" \
             -e "s|<pidfile>.*</pidfile>||" \
-            -e "s|<includedir>system.d</includedir>|<includedir>$T/dbus/system.d</includedir>|" \
+            -e "s|<includedir>system.d</includedir>|<includedir>$dir/system.d</includedir>|" \
             -e "s|<includedir>/etc/dbus-1/system.d</includedir>||" \
             -e "s|<user>messagebus</user>||" \
             -e "s|<syslog/>||" \
-            /usr/share/dbus-1/system.conf >"$T/dbus/bus.conf"
+            /usr/share/dbus-1/system.conf >"$dir/bus.conf"
         # Any uid may connect: the policy files decide what it may do.
-        sed -i 's|<auth>EXTERNAL</auth>|<auth>EXTERNAL</auth><allow_anonymous/>|' "$T/dbus/bus.conf"
-        chmod 755 "$T" "$T/dbus"
-        dbus-daemon --config-file="$T/dbus/bus.conf" --nofork --nopidfile --print-address=3 \
-                3>"$T/dbus/address" 2>"$T/logs/dbus.log" &
-        echo $! >"$T/dbus.pid"
+        sed -i 's|<auth>EXTERNAL</auth>|<auth>EXTERNAL</auth><allow_anonymous/>|' "$dir/bus.conf"
+        chmod 755 "$T" "$dir"
+        dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile --print-address=3 \
+                3>"$dir/address" 2>"$T/logs/$1.log" &
+        echo $! >"$T/$1.pid"
         disown
-        wait_until "dbus-daemon prints its address" test -s "$T/dbus/address"
-        BERTH_BUS_ADDRESS=$(head -n1 "$T/dbus/address")
+        wait_until "the dbus-daemon in $dir prints its address" test -s "$dir/address"
+        bus_address=$(head -n1 "$dir/address")
+}
+
+# start_bus: the test's bus, in $T/dbus; its address in BERTH_BUS_ADDRESS.
+start_bus() {
+        new_bus dbus
+        BERTH_BUS_ADDRESS=$bus_address
         export BERTH_BUS_ADDRESS
 }
 
 bus_has_name() { busctl --address="$1" status "$2" >/dev/null 2>&1; }
 
-# start_daemon BINARY BUS_NAME [ARGS...]
-start_daemon() {
-        local bin=$1 name=$2
-        shift 2
-        BERTH_LOG_LEVEL=${BERTH_LOG_LEVEL:-debug} "$build/daemons/${bin#berth-}/$bin" --root "$ROOT" --bus-address "$BERTH_BUS_ADDRESS" \
-                --node testnode "$@" >>"$T/logs/$bin.log" 2>&1 &
-        echo $! >"$T/$bin.pid"
+# run_daemon ID ROOT BUS NODE BINARY BUS_NAME [ARGS...]: the daemon of node NODE on that root
+# and bus; ID names its log ($T/logs/ID.log) and its pidfile ($T/ID.pid, what stop_daemon takes).
+run_daemon() {
+        local id=$1 root=$2 bus=$3 node=$4 bin=$5 name=$6
+        shift 6
+        BERTH_LOG_LEVEL=${BERTH_LOG_LEVEL:-debug} "$build/daemons/${bin#berth-}/$bin" --root "$root" --bus-address "$bus" \
+                --node "$node" "$@" >>"$T/logs/$id.log" 2>&1 &
+        echo $! >"$T/$id.pid"
         disown
-        wait_until "$bin takes $name" bus_has_name "$BERTH_BUS_ADDRESS" "$name"
+        wait_until "$id takes $name" bus_has_name "$bus" "$name"
 }
+
+# start_daemon BINARY BUS_NAME [ARGS...]: on the test's root and bus, as node testnode.
+start_daemon() { run_daemon "$1" "$ROOT" "$BERTH_BUS_ADDRESS" testnode "$@"; }
 
 # start_stack [GUESTD-ARGS...]: cleanupd, then guestd, which needs it to start and stop guests.
 start_stack() {

@@ -1,9 +1,12 @@
 #!/bin/bash
 # berth-multipathd-sync on two nodes, a and b: each with its own root and its
 # own private bus (one bus has one owner of org.berth.multipath1), both on one
-# file store. A change made on a is applied on b; every rejection is a named
+# store: a file store, or with BERTH_TEST_STORE=etcd a real etcd of three
+# members (test-multipath-sync-etcd), where b learns of a's changes through
+# etcd's watch. A change made on a is applied on b; every rejection is a named
 # error and changes nothing; RemoveWwid is refused while a storage uses the LUN;
-# the health matrix shows stale, missing and malformed reports for what they are.
+# the health matrix shows stale, missing and malformed reports for what they are;
+# on etcd, a change still reaches b with etcd's leader killed.
 #
 # multipathd cannot run on this host's kernel (no device-mapper), so both
 # daemons run without one (--multipathd ''): the health they publish lists no
@@ -14,9 +17,6 @@
 
 W1=3600a098038303053453f463045727a56
 W2=3600a098038303053453f463045727a57
-
-start_bus
-start_second_bus
 
 mpa() { BERTH_BUS_ADDRESS=$BUS_A bctl multipath "$@"; }
 mpb() { BERTH_BUS_ADDRESS=$BUS_B bctl multipath "$@"; }
@@ -32,12 +32,6 @@ prop() { # prop BUS PROPERTY
                 org.berth.multipath1.Manager "$2" | cut -d' ' -f2- | tr -d '"'
 }
 digest() { mpa config -o json | python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])'; }
-# put KEY TEXT: writes a store key the way the file store does, atomically.
-put() {
-        mkdir -p "$(dirname "$store/$1")"
-        printf '%s' "$2" >"$store/$1.tmp.test"
-        mv "$store/$1.tmp.test" "$store/$1"
-}
 confb=$T/root-b/etc/multipath/conf.d
 
 # Lines and files of others on node b, which berth must leave alone.
@@ -45,8 +39,11 @@ mkdir -p "$confb"
 printf 'defaults {\n}\n' >"$confb/10-local.conf"
 printf '/boot-lun-by-hand/\n' >"$T/root-b/etc/multipath/wwids"
 
-start_node a "$BUS_A"
-start_node b "$BUS_B"
+start_store
+start_node a
+start_node b
+BUS_A=${node_bus[a]}
+BUS_B=${node_bus[b]}
 [ "$(prop "$BUS_A" Node)" = a ] && [ "$(prop "$BUS_B" Node)" = b ] || fail "the nodes do not know their names"
 [ "$(prop "$BUS_B" ApplyResult)" = ok ] || fail "node b's first apply: $(prop "$BUS_B" ApplyError)"
 [ ! -e "$confb/50-berth.conf" ] || fail "an empty configuration installed a drop-in"
@@ -153,7 +150,7 @@ mpa add-wwid $W1 || fail "adding an allow-listed wwid again failed"
 ok "adding an allow-listed WWID again is a no-op"
 
 # --- RemoveWwid while a storage uses the LUN.
-put storage.cfg "multipath: san
+store_put storage.cfg "multipath: san
 	nodes a,b,c,d,e
 
 lvm: vg1
@@ -182,15 +179,15 @@ report() { # report NODE TIMESTAMP-USEC ACTIVE TOTAL
         printf '{"node":"%s","timestamp":%s,"interval":60,"apply":{"generation":1,"result":"ok"},"multipathd":true,"maps":[{"wwid":"%s","name":"db1","dm-state":"active","paths-active":%s,"paths-total":%s,"failed-paths":[%s]}]}' \
                 "$1" "$2" "$W1" "$3" "$4" "$failed"
 }
-put nodes/c/multipath-health "$(report c "$now_us" 1 2)"
-put nodes/d/multipath-health "$(report d "$now_us" 2 2)"
-put nodes/f/multipath-health '{"node":"f","timestamp":'
+store_put nodes/c/multipath-health "$(report c "$now_us" 1 2)"
+store_put nodes/d/multipath-health "$(report d "$now_us" 2 2)"
+store_put nodes/f/multipath-health '{"node":"f","timestamp":'
 # Node b's own report made stale: its daemon stopped, an old timestamp written into its key.
-wait_until "b publishes its report" test -s "$store/nodes/b/multipath-health"
+wait_until "b publishes its report" store_has nodes/b/multipath-health
 stop_node b
-old=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); r["timestamp"] = 1; print(json.dumps(r))' \
-        "$store/nodes/b/multipath-health")
-put nodes/b/multipath-health "$old"
+old=$(store_get nodes/b/multipath-health |
+        python3 -c 'import json, sys; r = json.load(sys.stdin); r["timestamp"] = 1; print(json.dumps(r))')
+store_put nodes/b/multipath-health "$old"
 
 health() { mpa status -o json >"$T/health.json" || fail "GetHealth failed"; }
 cell() { # cell WWID NODE: its state, "-" without a cell
@@ -231,7 +228,7 @@ ok "berthctl multipath status prints the matrix as a table"
 
 # Back up, b applies what changed meanwhile and reports afresh.
 mpa set-alias $W2 db2 || fail "set-alias while b is down"
-start_node b "$BUS_B"
+start_node b
 fresh() { health; [ "$(node_report b)" = ok ]; }
 wait_until "b reports afresh" fresh
 grep -q 'alias "db2"' "$confb/50-berth.conf" || fail "b did not apply the change made while it was down"
@@ -239,9 +236,9 @@ expect_cell $W1 b missing
 ok "a restarted node applies the configuration and reports afresh"
 
 # --- A configuration multipath rejects is not installed; the failure is visible everywhere.
-good=$(cat "$store/multipath.cfg")
+good=$(store_get multipath.cfg)
 cp "$confb/50-berth.conf" "$T/installed.conf"
-put multipath.cfg "wwid: $W1
+store_put multipath.cfg "wwid: $W1
 	bogus-knob 1
 "
 failed() { [ "$(prop "$BUS_B" ApplyResult)" = failed ]; }
@@ -255,7 +252,7 @@ import json, sys
 n = next(n for n in json.load(open(sys.argv[1]))["nodes"] if n["node"] == "b")
 sys.exit(0 if n["apply"] == "failed" and "bogus-knob" in n["apply-error"] else 1)' "$T/health.json"; }
 wait_until "b's report carries the failed apply" health_failed
-put multipath.cfg "$good"
+store_put multipath.cfg "$good"
 applied_ok() { [ "$(prop "$BUS_B" ApplyResult)" = ok ]; }
 wait_until "b applies the repaired configuration" applied_ok
 mpb apply | grep -q "^Applied generation [0-9]*\.$" || fail "berthctl multipath apply"
@@ -277,5 +274,22 @@ wait_until "b removes its drop-ins" emptied
 grep -q "$W1" "$T/root-b/etc/multipath/wwids" && fail "b's wwids file still lists $W1"
 grep -qx "/boot-lun-by-hand/" "$T/root-b/etc/multipath/wwids" || fail "b's wwids file lost a line of others"
 ok "the emptied configuration removes berth's drop-ins and wwids, nothing else"
+
+# --- On etcd: with the leader killed, the members left elect another and b's watch goes on.
+# Until they have, a change fails (Unavailable): that is the store's contract, not tested here.
+if [ "$store_kind" = etcd ]; then
+        leader=$(etcd_leader) || fail "etcd has no leader"
+        etcd_kill "$leader"
+        another_leader() { local l; l=$(etcd_leader) && [ "$l" != "$leader" ]; }
+        wait_until "the members left elect a leader" another_leader
+        mpa add-wwid $W2 || fail "add-wwid with etcd's leader $leader killed"
+        has_w2() { grep -q "$W2" "$confb/50-berth.conf" 2>/dev/null; }
+        wait_until "b installs $W2 with the leader killed" has_w2
+        etcd_restart "$leader"
+        wait_until "$leader is back and every member serves reads" etcd_healthy
+        mpa remove-wwid $W2 || fail "remove-wwid with $leader back"
+        wait_until "b removes its drop-in again" emptied
+        ok "with etcd's leader $leader killed and back, changes on a reach b"
+fi
 
 finish

@@ -690,7 +690,7 @@ START_TEST(test_lease_lost)
         ck_assert_int_ge(event_base_dispatch(base), 0);
         ck_assert_uint_eq(lost.calls, 1);
         ck_assert(store_lease_is_lost(lease));
-        ck_assert_int_eq(store_txn(s, NULL, 0, status, 1, NULL), -ESTALE);
+        ck_assert_int_eq(store_txn(s, NULL, 0, status, 1, NULL), -EKEYEXPIRED);
         store_lease_revoke(lease);
 }
 END_TEST

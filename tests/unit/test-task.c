@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <check.h>
 #include <limits.h>
+#include <sys/socket.h>
 
 #include "alloc.h"
+#include "bus.h"
 #include "check-main.h"
+#include "errors.h"
+#include "etcd-test.h"
 #include "fileio.h"
 #include "paths.h"
 #include "task.h"
@@ -294,6 +298,7 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* Index keys: the UPID as it is where it can be, escaped where it cannot, hashed where even that fails. */
 int main(void)
 {
         Suite *s = suite_create("task");
@@ -315,5 +320,6 @@ int main(void)
         tcase_add_test(tc, test_finish_handler_on_ended_task);
         tcase_add_test(tc, test_cancel);
         suite_add_tcase(s, tc);
+
         return run_suite(s);
 }

@@ -9,18 +9,12 @@
 #include "errors.h"
 #include "fileio.h"
 #include "cluster.h"
+#include "guestd-call.h"
 #include "multipath.h"
 #include "guest-config.h"
 #include "output.h"
 #include "task-wait.h"
 #include "vmid.h"
-
-#define GUEST_SERVICE "org.berth.guest1"
-#define MANAGER_PATH "/org/berth/guest1"
-#define MANAGER_INTERFACE "org.berth.guest1.Manager"
-#define GUEST_INTERFACE "org.berth.guest1.Guest"
-#define TASK_INTERFACE "org.berth.Task1"
-#define TASKS_INTERFACE "org.berth.Tasks1"
 
 /* Command options, as bits so each command can say which ones it takes. */
 typedef enum Option {
@@ -54,8 +48,8 @@ static const struct {
         { OPTION_PARALLEL, "--parallel" },
 };
 
-static const char *arg_bus_address;
-static OutputMode arg_output = OUTPUT_TEXT;
+const char *arg_bus_address;
+OutputMode arg_output = OUTPUT_TEXT;
 static bool arg_no_wait;
 static Option arg_given;
 static const char *arg_config;
@@ -82,19 +76,6 @@ static const Field guest_fields[] = {
         {},
 };
 
-static const Field task_fields[] = {
-        { "Upid", "upid" },
-        { "Kind", "kind" },
-        { "Target", "target" },
-        { "User", "user" },
-        { "State", "state" },
-        { "Result", "result" },
-        { "ErrorName", "error-name" },
-        { "StartTime", "start-time", FIELD_TIMESTAMP },
-        { "EndTime", "end-time", FIELD_TIMESTAMP },
-        {},
-};
-
 #define usage_error(...) usage_error_for("", __VA_ARGS__)
 
 static int parse_vmid(const char *s, uint32_t *ret)
@@ -107,97 +88,12 @@ static int parse_vmid(const char *s, uint32_t *ret)
         return 0;
 }
 
-static int connect_bus(sd_bus **ret)
-{
-        return bus_connect(arg_bus_address, ret);
-}
-
 static int read_config_text(char **ret)
 {
         const char *path = streq(arg_config, "-") ? "/dev/stdin" : arg_config;
         int r = read_full_file(path, ret, NULL);
         if (r < 0)
                 return error_errno(r, "Failed to read %s: %m", arg_config);
-        return 0;
-}
-
-static int reply_read_path(sd_bus_message *reply, char **ret)
-{
-        const char *path;
-        int r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return error_errno(r, "Failed to parse the reply: %m");
-        *ret = xstrdup(path);
-        return 0;
-}
-
-static int call_methodv(sd_bus *bus, const char *path, const char *interface, const char *method,
-        sd_bus_message **ret_reply, const char *types, va_list ap)
-{
-        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        r = sd_bus_call_methodv(bus, GUEST_SERVICE, path, interface, method, &error, ret_reply, types, ap);
-        if (r < 0)
-                return error_bus(r, &error);
-        return 0;
-}
-
-/* Calls a method of guestd; a failure is printed with the daemon's own message. */
-static int call_method(sd_bus *bus, const char *path, const char *interface, const char *method,
-        sd_bus_message **ret_reply, const char *types, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, types);
-        r = call_methodv(bus, path, interface, method, ret_reply, types, ap);
-        va_end(ap);
-        return r;
-}
-
-static int get_string_property(
-        sd_bus *bus, const char *path, const char *interface, const char *name, char **ret)
-{
-        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_get_property_string(bus, GUEST_SERVICE, path, interface, name, &error, ret);
-        if (r < 0)
-                return error_bus(r, &error);
-        return 0;
-}
-
-static int output_all_properties(sd_bus *bus, const char *path, const char *interface, const Field *fields)
-{
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(json_object_putp) json_object *properties = NULL;
-        int r;
-
-        r = call_method(bus, path, "org.freedesktop.DBus.Properties", "GetAll", &reply, "s", interface);
-        if (r < 0)
-                return r;
-        r = bus_message_read_properties(reply, fields, &properties);
-        if (r < 0)
-                return error_errno(r, "Failed to parse the properties of %s: %m", path);
-        output_properties(arg_output, properties, fields);
-        return 0;
-}
-
-static int output_method_records(sd_bus *bus, const char *interface, const char *method,
-        const char *const *keys, const char *const *columns, int (*compare)(const void *, const void *))
-{
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(json_object_putp) json_object *records = NULL;
-        int r;
-
-        r = call_method(bus, MANAGER_PATH, interface, method, &reply, NULL);
-        if (r < 0)
-                return r;
-        r = bus_message_read_records(reply, keys, &records);
-        if (r < 0)
-                return error_errno(r, "Failed to parse the reply of %s: %m", method);
-        if (compare)
-                json_object_array_sort(records, compare);
-        output_records(arg_output, records, columns);
         return 0;
 }
 
@@ -281,38 +177,9 @@ static int verb_list(const Verb *v, const char *arg)
                 (const char *const[]){ "vmid", "name", "type", "state", NULL }, compare_vmid);
 }
 
-/* Connects and looks an object up through a method of the manager object that replies with its path. */
-static int open_object(
-        const char *interface, const char *method, sd_bus **ret_bus, char **ret_path, const char *types, ...)
-{
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        va_list ap;
-        int r;
-
-        r = connect_bus(&bus);
-        if (r < 0)
-                return r;
-        va_start(ap, types);
-        r = call_methodv(bus, MANAGER_PATH, interface, method, &reply, types, ap);
-        va_end(ap);
-        if (r < 0)
-                return r;
-        r = reply_read_path(reply, ret_path);
-        if (r < 0)
-                return r;
-        *ret_bus = TAKE_PTR(bus);
-        return 0;
-}
-
 static int open_guest(uint32_t vmid, sd_bus **ret_bus, char **ret_path)
 {
         return open_object(MANAGER_INTERFACE, "GetGuest", ret_bus, ret_path, "u", vmid);
-}
-
-static int open_task(const char *upid, sd_bus **ret_bus, char **ret_path)
-{
-        return open_object(TASKS_INTERFACE, "GetTask", ret_bus, ret_path, "s", upid);
 }
 
 static int verb_status(const Verb *v, const char *arg)
@@ -524,53 +391,13 @@ static int verb_autostart_once(const Verb *v, const char *arg)
         return call_method(bus, path, GUEST_INTERFACE, "SetConfig", NULL, "ss", text, digest);
 }
 
-static int verb_task_log(const Verb *v, const char *arg)
+static int verb_task(const Verb *v, const char *arg)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *path = NULL;
-        const char *line;
-        uint32_t n;
-        int r;
-
-        r = open_task(arg, &bus, &path);
-        if (r < 0)
-                return r;
-        /* A limit of 0 means the whole log. */
-        r = call_method(bus, path, TASK_INTERFACE, "GetLog", &reply, "uu", 0, 0);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "(us)");
-        while (r >= 0 && (r = sd_bus_message_read(reply, "(us)", &n, &line)) > 0)
-                puts(line);
-        if (r < 0)
-                return error_errno(r, "Failed to parse the log of %s: %m", arg);
-        return 0;
-}
-
-static int verb_task_status(const Verb *v, const char *arg)
-{
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        r = open_task(arg, &bus, &path);
-        if (r < 0)
-                return r;
-        return output_all_properties(bus, path, TASK_INTERFACE, task_fields);
-}
-
-static int verb_task_list(const Verb *v, const char *arg)
-{
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        r = connect_bus(&bus);
-        if (r < 0)
-                return r;
-        return output_method_records(bus, TASKS_INTERFACE, "ListTasks",
-                (const char *const[]){ "upid", "state", "path", NULL },
-                (const char *const[]){ "upid", "state", NULL }, NULL);
+        if (streq(v->name, "task log"))
+                return task_show_log(arg);
+        if (streq(v->name, "task status"))
+                return task_show_status(arg);
+        return task_show_list();
 }
 
 static int verb_cluster(const Verb *v, const char *arg)
@@ -601,9 +428,9 @@ static const Verb verbs[] = {
         { "host-shutdown", NULL, OPTION_PRESERVE | OPTION_POLICY | OPTION_PARALLEL | OPTION_TIMEOUT,
                 OPTION_PRESERVE, verb_host_shutdown, "Preserve" },
         { "autostart-once", "VMID", 0, 0, verb_autostart_once },
-        { "task log", "UPID", 0, 0, verb_task_log },
-        { "task status", "UPID", 0, 0, verb_task_status },
-        { "task list", NULL, 0, 0, verb_task_list },
+        { "task log", "UPID", 0, 0, verb_task },
+        { "task status", "UPID", 0, 0, verb_task },
+        { "task list", NULL, 0, 0, verb_task },
         { "nodes", NULL, 0, 0, verb_cluster },
         { "resources", NULL, 0, 0, verb_cluster },
 };
