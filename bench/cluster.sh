@@ -56,9 +56,10 @@ for i in $(seq 0 $((guests - 1))); do
         printf 'put berth/nodes/%s/qemu/%d.conf "name: g%d\\nmemory: 512\\n"\n' "$n" $((1000 + i)) "$i"
 done | split -l 100 - "$T/batch."
 for f in "$T"/batch.*; do
-        { echo; cat "$f"; echo; } | etcd_ctl txn >/dev/null || fail "the configs could not be written"
+        { echo; cat "$f"; echo; echo; } | etcd_ctl txn >/dev/null || fail "the configs could not be written"
 done
-wait_until "node1 lists all $guests guests" test "$(resource_count)" = "$guests"
+lists_all() { [ "$(resource_count)" = "$guests" ]; }
+wait_until "node1 lists all $guests guests" lists_all
 
 time_calls "$T/resources" ListResources 'sa{sv}' vm 0
 time_calls "$T/nodes" ListNodes 'a{sv}' 0

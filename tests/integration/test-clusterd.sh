@@ -93,7 +93,8 @@ rm "$store/nodes/far/status"
 wait_until "far is offline again" node_is far False
 wait_until "its guest is unknown again" resource_is qemu/105 status unknown
 rm "$store/nodes/far/qemu/105.conf" "$store/nodes/far/qemu-status/105"
-wait_until "far, offline without guests, is forgotten" test "$(cl_prop Nodes)" = 1
+nodes_are() { [ "$(cl_prop Nodes)" = "$1" ]; }
+wait_until "far, offline without guests, is forgotten" nodes_are 1
 expect_error org.berth.Error.InvalidArgument gcl ListResources storage '@a{sv} {}'
 expect_error org.berth.Error.InvalidArgument gcl ListNodes "{'frob': <'x'>}"
 ok "the cluster's resources: configs and states of every node, unknown while a node is offline"
