@@ -24,7 +24,8 @@
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
 #define USEC_PER_SEC 1000000ULL
-#define RESERVATION_USEC (300 * USEC_PER_SEC)
+#define RESERVATION_SEC 300
+#define RESERVATION_USEC (RESERVATION_SEC * USEC_PER_SEC)
 
 static uint64_t now_usec(void)
 {
@@ -620,18 +621,41 @@ static int list_names(Manager *m, const char *prefix, char ***ret)
         return 0;
 }
 
+/* Whether a reservation of vmid holds at now; *ret_stale is the revision of one that ran out, 0 when there is none. */
+static bool reservation_holds(
+        const StoreEntry *reserved, size_t n, uint32_t vmid, time_t now, uint64_t *ret_stale)
+{
+        char name[32];
+
+        snprintf(name, sizeof name, "vmid-reservations/%u", vmid);
+        *ret_stale = 0;
+        for (size_t i = 0; i < n; i++) {
+                long long until;
+
+                if (!streq(reserved[i].key, name))
+                        continue;
+                /* "<node> <until, seconds since the epoch>"; one that does not parse has run out. */
+                if (sscanf(reserved[i].value, "%*s %lld", &until) == 1 && until > now)
+                        return true;
+                *ret_stale = reserved[i].revision;
+                return false;
+        }
+        return false;
+}
+
 int manager_next_id(Manager *m, uint32_t *ret)
 {
-        _cleanup_strv_free_ char **used = NULL, **reserved = NULL;
+        _cleanup_strv_free_ char **used = NULL;
+        StoreEntry *reserved = NULL;
+        size_t n_reserved = 0;
+        time_t now = time(NULL);
         char number[16];
-        bool rejoined = false;
+        bool found = false;
         int r;
 
-        if (!m->lease || store_lease_is_lost(m->lease))
-                return -EHOSTDOWN;
         r = list_names(m, "guests/", &used);
         if (r >= 0)
-                r = list_names(m, "vmid-reservations/", &reserved);
+                r = store_list(m->store, "vmid-reservations/", &reserved, &n_reserved);
         if (r < 0)
                 return r;
         reservations_prune(m, used);
@@ -639,41 +663,32 @@ int manager_next_id(Manager *m, uint32_t *ret)
         for (uint32_t vmid = VMID_MIN; vmid <= VMID_MAX; vmid++) {
                 _cleanup_free_ char *index = xasprintf("guests/%u", vmid),
                                     *key = xasprintf("vmid-reservations/%u", vmid),
-                                    *value = xasprintf("%s\n", m->node);
+                                    *value = xasprintf(
+                                            "%s %lld\n", m->node, (long long) now + RESERVATION_SEC);
+                uint64_t stale;
 
                 snprintf(number, sizeof number, "%u", vmid);
-                if (strv_contains(used, number) || strv_contains(reserved, number))
+                if (strv_contains(used, number) || reservation_holds(reserved, n_reserved, vmid, now, &stale))
                         continue;
                 /* Taken meanwhile by a create or another reservation: the next one, then. */
-                StoreCompare free_now[] = { { .key = index, .revision = 0 }, { .key = key, .revision = 0 } };
-                StoreTxnOp reserve[] = { { .type = STORE_TXN_PUT,
-                        .key = key,
-                        .value = value,
-                        .size = strlen(value),
-                        .lease = m->lease } };
+                StoreCompare free_now[] = { { .key = index, .revision = 0 },
+                        { .key = key, .revision = stale } };
+                StoreTxnOp reserve[] = {
+                        { .type = STORE_TXN_PUT, .key = key, .value = value, .size = strlen(value) }
+                };
                 r = store_txn(m->store, free_now, ELEMENTSOF(free_now), reserve, 1, NULL);
                 if (r == -ESTALE)
                         continue;
-                if (r == -EKEYEXPIRED && !rejoined) {
-                        /* This node's lease ran out: it joins again, and the next try is on the new one. */
-                        rejoined = true;
-                        m->lease = store_lease_revoke(m->lease);
-                        free(m->published);
-                        m->published = NULL;
-                        r = manager_publish(m);
-                        if (r < 0)
-                                return r;
-                        vmid--;
-                        continue;
-                }
-                if (r == -EKEYEXPIRED)
-                        return -EHOSTDOWN;
                 if (r < 0)
-                        return r;
+                        break;
                 m->reservations = xrealloc(m->reservations, (m->n_reservations + 1) * sizeof(Reservation));
                 m->reservations[m->n_reservations++] = (Reservation){ .vmid = vmid, .since_usec = now_usec() };
                 *ret = vmid;
-                return 0;
+                found = true;
+                break;
         }
-        return -ENOSPC;
+        store_entries_free(reserved, n_reserved);
+        if (r < 0 && r != -ESTALE)
+                return r;
+        return found ? 0 : -ENOSPC;
 }

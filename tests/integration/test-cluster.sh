@@ -9,7 +9,7 @@
 . "$(dirname "$0")/cluster.sh"
 
 nodes=(node1 node2 node3)
-ttl=2
+ttl=5
 
 cl_json() { # cl_json NODE METHOD SIGNATURE ARGS...: a clusterd call on NODE, as JSON
         local node=$1 method=$2

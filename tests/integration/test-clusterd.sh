@@ -103,8 +103,13 @@ ok "the cluster's resources: configs and states of every node, unknown while a n
 put guests/100 far
 [ "$(cl NextId 'a{sv}' 0)" = "u 101" ] || fail "NextId with 100 taken"
 [ "$(cl NextId 'a{sv}' 0)" = "u 102" ] || fail "NextId reserved nothing"
-[ -e "$store/vmid-reservations/101" ] || fail "no reservation of 101 in the store"
-ok "NextId gives the lowest free vmid and reserves it"
+grep -Eq '^testnode [0-9]+$' "$store/vmid-reservations/101" || fail "the reservation of 101: $(cat "$store/vmid-reservations/101")"
+# Another node's reservation holds until its time, then the vmid is free again.
+put vmid-reservations/103 "far 1"
+put vmid-reservations/104 "far 99999999999"
+[ "$(cl NextId 'a{sv}' 0)" = "u 103" ] || fail "NextId skipped a reservation that ran out"
+[ "$(cl NextId 'a{sv}' 0)" = "u 105" ] || fail "NextId took a vmid another node holds"
+ok "NextId gives the lowest free vmid and reserves it for a while"
 
 # A second node on the same store, on a bus of its own.
 sed "s|$T/dbus/bus.sock|$T/dbus/bus-b.sock|" "$T/dbus/bus.conf" >"$T/dbus/bus-b.conf"
