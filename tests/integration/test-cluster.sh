@@ -74,7 +74,10 @@ task_state_on() { on_node "$1" bctl task status "$2" 2>/dev/null | grep -qx "sta
 wait_until "node1 knows node2's stop task from the index" task_state_on node1 "$upid" ok
 on_node node3 bctl task status "$upid" -o json | grep -q '"result": "guest 102 stopped"' ||
         fail "node3's answer: $(on_node node3 bctl task status "$upid" -o json)"
-ok "a task of another node is answered for from the cluster's task index"
+out=$(on_node node1 bctl task log "$upid" 2>&1) && fail "node1 printed a log it does not have: $out"
+case $out in *"is kept on node node2"*) ;; *) fail "task log of node2's task on node1: $out" ;; esac
+on_node node2 bctl task log "$upid" | grep -q "^TASK OK" || fail "node2 does not give its own task's log"
+ok "a task of another node is answered for from the cluster's task index; its log, on its node"
 
 out=$(gcreate node2 101 again 2>&1) && fail "a vmid of node1 was created again on node2"
 case $out in *"already exists on node node1"*) ;; *) fail "the refusal does not name node1: $out" ;; esac
