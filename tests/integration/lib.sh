@@ -43,23 +43,9 @@ sanitizer_reports() {
 }
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 
-# poll COMMAND...: true once the command succeeds, false when it has not within
-# BERTH_TEST_WAIT seconds (default 60). A bound for a stuck test, never a guess at how
-# long something takes: a loaded machine is slow, not wrong.
-poll() {
-        local deadline=$((SECONDS + ${BERTH_TEST_WAIT:-60}))
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.05
-        done
-}
-
-# wait_until DESCRIPTION COMMAND...: polls the command; a test failure when it never succeeds.
-wait_until() {
-        local what=$1
-        shift
-        poll "$@" || fail "timed out waiting until $what"
-}
+# Seconds a wait may last.
+wait_limit=60
+. "$src/tests/wait.sh"
 
 running() { kill -0 "$1" 2>/dev/null; }
 exited() { ! running "$1"; }

@@ -49,23 +49,9 @@ ok() {
         echo "ok $checks - $*"
 }
 
-# poll COMMAND...: true once the command succeeds, false when it has not within
-# BERTH_TEST_WAIT seconds (default 120: containers boot and their guests run on TCG).
-# A bound for a stuck test, never a guess at how long something takes.
-poll() {
-        local deadline=$((SECONDS + ${BERTH_TEST_WAIT:-120}))
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.1
-        done
-}
-
-# wait_until DESCRIPTION COMMAND...: polls the command; a test failure when it never succeeds.
-wait_until() {
-        local what=$1
-        shift
-        poll "$@" || fail "timed out waiting until $what"
-}
+# Seconds a wait may last (containers boot and their guests run on TCG).
+wait_limit=120
+. "$src/tests/wait.sh"
 finish() { echo "all $checks checks ok"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
