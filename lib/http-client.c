@@ -360,6 +360,9 @@ static void request_attempt(HttpRequest *req)
         evhttp_add_header(headers, "Host", e->host);
         evhttp_add_header(headers, "Content-Type", "application/json");
         evhttp_add_header(headers, "Accept", "application/json");
+        /* A stream's connection is its own, used once: closed at its end, evhttp frees it (on completion). */
+        if (req->line)
+                evhttp_add_header(headers, "Connection", "close");
         snprintf(length, sizeof length, "%zu", strlen(req->body));
         evhttp_add_header(headers, "Content-Length", length);
         evbuffer_add(evhttp_request_get_output_buffer(ev), req->body, strlen(req->body));
