@@ -31,6 +31,10 @@ struct HttpClient {
         unsigned timeout_ms;
         SSL_CTX *ssl;
         HttpRequest *requests;
+        /* Streams' connections that are done with, freed from the loop: never inside evhttp's callbacks. */
+        struct evhttp_connection **spent;
+        size_t n_spent;
+        struct event *reaper;
 };
 
 struct HttpRequest {
@@ -44,6 +48,7 @@ struct HttpRequest {
         size_t endpoint;
         size_t attempts;
         struct evhttp_request *ev;
+        struct evhttp_connection *conn; /* a stream's own */
         struct event *deadline;
         /* A stream's lines not yet delivered, and the event that frees a stream cancelled from
          * its own line handler once evhttp is out of its callback. */
@@ -53,6 +58,8 @@ struct HttpRequest {
         bool cancelled;
         int error;
 };
+
+static void on_reaper(evutil_socket_t fd, short what, void *arg);
 
 static int parse_endpoint(const char *url, Endpoint *ret)
 {
@@ -132,6 +139,9 @@ int http_client_new(struct event_base *base, char *const *endpoints, size_t n, c
         c->base = base;
         c->timeout_ms = o->timeout_ms ?: HTTP_DEFAULT_TIMEOUT_MS;
         c->endpoints = new0(Endpoint, n);
+        c->reaper = event_new(base, -1, 0, on_reaper, c);
+        if (!c->reaper)
+                abort();
         for (size_t i = 0; i < n; i++) {
                 r = parse_endpoint(endpoints[i], &c->endpoints[i]);
                 if (r < 0)
@@ -148,13 +158,35 @@ int http_client_new(struct event_base *base, char *const *endpoints, size_t n, c
         return 0;
 }
 
+static void spent_free(HttpClient *c)
+{
+        for (size_t i = 0; i < c->n_spent; i++)
+                evhttp_connection_free(c->spent[i]);
+        free(c->spent);
+        c->spent = NULL;
+        c->n_spent = 0;
+}
+
+static void on_reaper(evutil_socket_t fd, short what, void *arg)
+{
+        spent_free(arg);
+}
+
+static void connection_retire(HttpClient *c, struct evhttp_connection *conn)
+{
+        c->spent = xrealloc(c->spent, (c->n_spent + 1) * sizeof(*c->spent));
+        c->spent[c->n_spent++] = conn;
+        event_active(c->reaper, 0, 0);
+}
+
 static void request_free(HttpRequest *req)
 {
         HttpClient *c = req->client;
 
-        /* A stream's connection goes with its request: evhttp frees it on completion. */
         if (req->ev)
                 evhttp_cancel_request(req->ev);
+        if (req->conn)
+                connection_retire(c, req->conn);
         if (req->deadline)
                 event_free(req->deadline);
         if (req->reap)
@@ -178,6 +210,9 @@ HttpClient *http_client_free(HttpClient *c)
                 return NULL;
         while (c->requests)
                 request_free(c->requests);
+        spent_free(c);
+        if (c->reaper)
+                event_free(c->reaper);
         for (size_t i = 0; i < c->n_endpoints; i++) {
                 if (c->endpoints[i].conn)
                         evhttp_connection_free(c->endpoints[i].conn);
@@ -340,8 +375,9 @@ static void request_attempt(HttpRequest *req)
         req->error = 0;
         if (req->line) {
                 /* A stream has a connection of its own, so it never holds up the plain requests. */
-                conn = connection_new(c, e);
-                evhttp_connection_free_on_completion(conn);
+                if (req->conn)
+                        connection_retire(c, req->conn);
+                req->conn = conn = connection_new(c, e);
         } else {
                 if (!e->conn)
                         e->conn = connection_new(c, e);
@@ -360,7 +396,7 @@ static void request_attempt(HttpRequest *req)
         evhttp_add_header(headers, "Host", e->host);
         evhttp_add_header(headers, "Content-Type", "application/json");
         evhttp_add_header(headers, "Accept", "application/json");
-        /* A stream's connection is its own, used once: closed at its end, evhttp frees it (on completion). */
+        /* A stream's connection is its own, used once. */
         if (req->line)
                 evhttp_add_header(headers, "Connection", "close");
         snprintf(length, sizeof length, "%zu", strlen(req->body));
@@ -370,8 +406,10 @@ static void request_attempt(HttpRequest *req)
         if (evhttp_make_request(conn, ev, EVHTTP_REQ_POST, req->path) < 0) {
                 /* evhttp freed ev; a connection it cannot even start counts as refused. */
                 req->ev = NULL;
-                if (req->line)
+                if (req->line) {
                         evhttp_connection_free(conn);
+                        req->conn = NULL;
+                }
                 req->error = 0;
                 on_complete(NULL, req);
         }
