@@ -107,12 +107,15 @@ start_bus() {
 }
 
 bus_has_name() { busctl --address="$1" status "$2" >/dev/null 2>&1; }
+bus_lacks_name() { ! bus_has_name "$@"; }
 
 # run_daemon ID ROOT BUS NODE BINARY BUS_NAME [ARGS...]: the daemon of node NODE on that root
 # and bus; ID names its log ($T/logs/ID.log) and its pidfile ($T/ID.pid, what stop_daemon takes).
 run_daemon() {
         local id=$1 root=$2 bus=$3 node=$4 bin=$5 name=$6
         shift 6
+        # A killed daemon's name stays taken until the bus has seen its connection close.
+        wait_until "the bus releases $name" bus_lacks_name "$bus" "$name"
         BERTH_LOG_LEVEL=${BERTH_LOG_LEVEL:-debug} "$build/daemons/${bin#berth-}/$bin" --root "$root" --bus-address "$bus" \
                 --node "$node" "$@" >>"$T/logs/$id.log" 2>&1 &
         echo $! >"$T/$id.pid"

@@ -120,6 +120,7 @@ disown
 wait_until "the second bus prints its address" test -s "$T/dbus/address-b"
 BUS_B=$(head -n1 "$T/dbus/address-b")
 start_other() {
+        wait_until "the bus releases the other clusterd's name" bus_lacks_name "$BUS_B" org.berth.cluster1
         BERTH_LOG_LEVEL=debug "$build/daemons/clusterd/berth-clusterd" --root "$ROOT" --bus-address "$BUS_B" \
                 --node other >>"$T/logs/berth-clusterd-other.log" 2>&1 &
         echo $! >"$T/berth-clusterd-other.pid"
