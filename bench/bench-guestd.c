@@ -25,42 +25,6 @@
 #define GUESTS 1000
 #define FIRST_VMID 10000U
 
-static void die(const char *what, int r)
-{
-        fprintf(stderr, "bench-guestd: %s: %s\n", what, strerror(r < 0 ? -r : r));
-        exit(1);
-}
-
-static uint64_t time_calls(sd_bus *bus, size_t n, const char *dest, const char *path, const char *iface,
-        const char *member, const char *sig, ...)
-{
-        _cleanup_free_ uint64_t *t = new0(uint64_t, n);
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-                sd_bus_error e = SD_BUS_ERROR_NULL;
-                int r = sd_bus_message_new_method_call(bus, &m, dest, path, iface, member);
-                if (r < 0)
-                        die(member, r);
-                if (sig) {
-                        va_list ap;
-                        va_start(ap, sig);
-                        r = sd_bus_message_appendv(m, sig, ap);
-                        va_end(ap);
-                        if (r < 0)
-                                die(member, r);
-                }
-                uint64_t start = now_ns();
-                r = sd_bus_call(bus, m, 0, &e, &reply);
-                t[i] = now_ns() - start;
-                if (r < 0) {
-                        fprintf(stderr, "%s: %s\n", member, e.message);
-                        exit(1);
-                }
-                sd_bus_error_free(&e);
-        }
-        return median(t, n);
-}
-
 static void call(sd_bus *bus, const char *member, sd_bus_message **reply, const char *sig, ...)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -71,12 +35,12 @@ static void call(sd_bus *bus, const char *member, sd_bus_message **reply, const 
         r = sd_bus_message_new_method_call(
                 bus, &m, "org.berth.guest1", "/org/berth/guest1", "org.berth.guest1.Manager", member);
         if (r < 0)
-                die(member, r);
+                bench_die(member, r);
         va_start(ap, sig);
         r = sd_bus_message_appendv(m, sig, ap);
         va_end(ap);
         if (r < 0)
-                die(member, r);
+                bench_die(member, r);
         r = sd_bus_call(bus, m, 0, &e, reply);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", member, e.message);
@@ -96,12 +60,12 @@ static uint64_t time_start(sd_bus *bus, uint32_t vmid)
         call(bus, "StartGuest", &reply, "ua{sv}", vmid, 0);
         r = sd_bus_message_read(reply, "o", &task);
         if (r < 0)
-                die("StartGuest reply", r);
+                bench_die("StartGuest reply", r);
         for (;;) {
                 r = sd_bus_get_property_string(
                         bus, "org.berth.guest1", task, "org.berth.Task1", "State", NULL, &state);
                 if (r < 0)
-                        die("task state", r);
+                        bench_die("task state", r);
                 if (!streq(state, "running"))
                         break;
                 free(state);
@@ -182,7 +146,7 @@ static uint64_t time_bare_qemu(const char *dir)
                 qmp_roundtrip(fd, "{\"execute\":\"qmp_capabilities\"}\n", buf, sizeof buf) < 0 ||
                 qmp_roundtrip(fd, "{\"execute\":\"query-status\"}\n", buf, sizeof buf) < 0 ||
                 !strstr(buf, "\"running\""))
-                die("bare QEMU", EIO);
+                bench_die("bare QEMU", EIO);
         uint64_t took = now_ns() - start;
         close(fd);
         kill(pid, SIGKILL);
@@ -219,25 +183,25 @@ int main(int argc, char *argv[])
         }
         r = bus_open(NULL, &bus);
         if (r < 0)
-                die("bus", r);
+                bench_die("bus", r);
         if (!mkdtemp(dir))
-                die("mkdtemp", errno);
+                bench_die("mkdtemp", errno);
 
         long rss = rss_kib(argv[1]), rss_bus = rss_kib(argv[2]);
         printf("idle RSS: berth-guestd %ld KiB, dbus-daemon %ld KiB (ratio %.2f)\n", rss, rss_bus,
                 (double) rss / (double) rss_bus);
 
         call(bus, "CreateGuest", NULL, "usa{sv}", FIRST_VMID, "name: bench\nmemory: 64\naccel: tcg\n", 0);
-        uint64_t ping = time_calls(bus, 2000, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+        uint64_t ping = bench_time_calls(bus, 2000, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                 "org.freedesktop.DBus", "GetId", NULL);
-        uint64_t get = time_calls(bus, 2000, "org.berth.guest1", "/org/berth/guest1/guest/10000",
+        uint64_t get = bench_time_calls(bus, 2000, "org.berth.guest1", "/org/berth/guest1/guest/10000",
                 "org.freedesktop.DBus.Properties", "Get", "ss", "org.berth.guest1.Guest", "State");
         printf("property read: median %.1f µs; bus daemon GetId %.1f µs (ratio %.2f)\n", get / 1e3,
                 ping / 1e3, (double) get / (double) ping);
 
         for (uint32_t v = FIRST_VMID + 1; v < FIRST_VMID + GUESTS; v++)
                 call(bus, "CreateGuest", NULL, "usa{sv}", v, "memory: 64\naccel: tcg\n", 0);
-        uint64_t list = time_calls(bus, 200, "org.berth.guest1", "/org/berth/guest1",
+        uint64_t list = bench_time_calls(bus, 200, "org.berth.guest1", "/org/berth/guest1",
                 "org.berth.guest1.Manager", "ListGuests", NULL);
         printf("ListGuests(%d): median %.2f ms (ratio to GetId %.1f)\n", GUESTS, list / 1e6,
                 (double) list / (double) ping);

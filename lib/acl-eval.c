@@ -341,54 +341,66 @@ static bool group_has_member(const AclConfig *c, const char *member, const char 
         return false;
 }
 
-/* The roles of the entries on level that apply (on the path asked for, or propagating) to id, or to
- * id's groups when groups; NULL when none does. */
-static char **level_roles(const AclConfig *c, const char *level, bool final, const char *id, bool groups)
+/* Which level of path ("/" is 0, "/vms" 1, "/vms/100" 2) entry_path is; -1 when it is none. */
+static int level_of(const char *entry_path, const char *path)
 {
+        const char *rest;
+        int level = 0;
+
+        if (streq(entry_path, "/"))
+                return 0;
+        rest = startswith(path, entry_path);
+        if (!rest || (*rest != '\0' && *rest != '/'))
+                return -1;
+        for (const char *s = entry_path; *s; s++)
+                level += *s == '/';
+        return level;
+}
+
+/*
+ * Proxmox's roles(), then the privileges of those roles: id is a userid, or a tokenid whose own entries
+ * alone count. One pass over the entries sorts those that apply (on the path asked for, or propagating)
+ * by level; then, from "/" down, a level's roles replace those above it.
+ */
+static AclPrivSet walk(const AclConfig *c, const char *id, bool token, const char *path)
+{
+        size_t n = 1;
+        for (const char *s = path + 1; *s; s++)
+                n += *s == '/';
+        if (path[1])
+                n++;
+        _cleanup_free_ char ***own = new0(char **, n), ***groups = new0(char **, n);
         char **roles = NULL;
+        AclPrivSet s = 0;
 
         for (size_t i = 0; i < c->n_entries; i++) {
                 const AclEntry *e = c->entries + i;
+                int level = level_of(e->path, path);
 
-                if (!streq(e->path, level) || !(final || e->propagate))
+                if (level < 0 || !((size_t) level == n - 1 || e->propagate))
                         continue;
-                if (groups ? group_has_member(c, e->member, id) : streq(e->member, id))
-                        strv_push(&roles, e->role);
+                if (streq(e->member, id))
+                        strv_push(&own[level], e->role);
+                else if (!token && group_has_member(c, e->member, id))
+                        /* A token has no groups. */
+                        strv_push(&groups[level], e->role);
         }
-        return roles;
-}
-
-/* Proxmox's roles(), then the privileges of those roles: id is a userid, or a tokenid whose own entries
- * alone count. */
-static AclPrivSet walk(const AclConfig *c, const char *id, bool token, const char *path)
-{
-        _cleanup_strv_free_ char **roles = NULL;
-        AclPrivSet s = 0;
-
-        /* The levels of "/vms/100" are "/", "/vms" and "/vms/100". */
-        for (size_t n = 0;;) {
-                bool final = n == 0 ? path[1] == 0 : path[n] == 0;
-                _cleanup_free_ char *level = n == 0 ? xstrdup("/") : xstrndup(path, n);
-                char **found = level_roles(c, level, final, id, false);
-
-                /* The user's own entries on a level win over its groups'; a token has no groups. */
-                if (!found && !token)
-                        found = level_roles(c, level, final, id, true);
-                if (found) {
-                        strv_free(roles);
+        /* The user's own entries on a level win over its groups'. */
+        for (size_t level = 0; level < n; level++) {
+                char **found = own[level] ?: groups[level];
+                if (found)
                         roles = found;
-                }
-                if (final)
-                        break;
-                n += 1 + strcspn(path + n + 1, "/");
         }
-        if (strv_contains(roles, "NoAccess"))
-                return 0;
-        STRV_FOREACH (role, roles) {
-                AclPrivSet p;
+        if (!strv_contains(roles, "NoAccess"))
+                STRV_FOREACH (role, roles) {
+                        AclPrivSet p;
 
-                if (acl_role_privs(c, *role, &p) >= 0)
-                        s |= p;
+                        if (acl_role_privs(c, *role, &p) >= 0)
+                                s |= p;
+                }
+        for (size_t level = 0; level < n; level++) {
+                strv_free(own[level]);
+                strv_free(groups[level]);
         }
         return s;
 }
@@ -399,14 +411,6 @@ static bool user_active(const AclConfig *c, const char *userid, time_t now)
                 if (streq(c->users[i].id, userid))
                         return c->users[i].enable && (c->users[i].expire == 0 || c->users[i].expire >= now);
         return false;
-}
-
-static const AclToken *find_token(const AclConfig *c, const char *id)
-{
-        for (size_t i = 0; i < c->n_tokens; i++)
-                if (streq(c->tokens[i].id, id))
-                        return c->tokens + i;
-        return NULL;
 }
 
 int acl_permissions(const AclConfig *c, const char *auth_id, const char *path, time_t now, AclPrivSet *ret)
@@ -424,7 +428,7 @@ int acl_permissions(const AclConfig *c, const char *auth_id, const char *path, t
         }
         if (is_token) {
                 userid = xstrndup(auth_id, strrchr(auth_id, '!') - auth_id);
-                token = find_token(c, auth_id);
+                token = acl_find_token(c, auth_id);
         } else
                 userid = xstrdup(auth_id);
         /* Proxmox refuses these at authentication, before any permission is looked at. */

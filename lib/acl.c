@@ -44,7 +44,7 @@ static void warn(Parser *p, const char *fmt, ...)
         strv_push(&p->config->warnings, w);
 }
 
-static AclUser *find_user(const AclConfig *c, const char *id)
+AclUser *acl_find_user(const AclConfig *c, const char *id)
 {
         for (size_t i = 0; i < c->n_users; i++)
                 if (streq(c->users[i].id, id))
@@ -52,19 +52,27 @@ static AclUser *find_user(const AclConfig *c, const char *id)
         return NULL;
 }
 
-static bool has_token(const AclConfig *c, const char *id)
+AclToken *acl_find_token(const AclConfig *c, const char *id)
 {
         for (size_t i = 0; i < c->n_tokens; i++)
                 if (streq(c->tokens[i].id, id))
-                        return true;
-        return false;
+                        return c->tokens + i;
+        return NULL;
 }
 
-static AclGroup *find_group(const AclConfig *c, const char *id)
+AclGroup *acl_find_group(const AclConfig *c, const char *id)
 {
         for (size_t i = 0; i < c->n_groups; i++)
                 if (streq(c->groups[i].id, id))
                         return c->groups + i;
+        return NULL;
+}
+
+AclRole *acl_find_role(const AclConfig *c, const char *id)
+{
+        for (size_t i = 0; i < c->n_roles; i++)
+                if (streq(c->roles[i].id, id))
+                        return c->roles + i;
         return NULL;
 }
 
@@ -110,7 +118,7 @@ static int parse_user(Parser *p, char **f)
 
         if (!acl_userid_is_valid(f[1]))
                 return fail(p, "invalid userid '%s'", f[1]);
-        old = find_user(c, f[1]);
+        old = acl_find_user(c, f[1]);
         if (old && !(p->root_implicit && streq(f[1], "root@pam")))
                 return fail(p, "duplicate user '%s'", f[1]);
         if (parse_bool(p, f[2], "enable", &u.enable) < 0)
@@ -141,7 +149,7 @@ static int parse_token(Parser *p, char **f)
 
         if (!acl_tokenid_is_valid(f[1]))
                 return fail(p, "invalid tokenid '%s'", f[1]);
-        if (has_token(c, f[1]))
+        if (acl_find_token(c, f[1]))
                 return fail(p, "duplicate token '%s'", f[1]);
         if (!parse_expire(f[2], &t.expire))
                 return fail(p, "invalid expire '%s'", f[2]);
@@ -151,7 +159,7 @@ static int parse_token(Parser *p, char **f)
                 return fail(p, "too many fields");
 
         _cleanup_free_ char *userid = xstrndup(f[1], strrchr(f[1], '!') - f[1]);
-        if (!find_user(c, userid)) {
+        if (!acl_find_user(c, userid)) {
                 warn(p, "ignoring token '%s' of undefined user '%s'", f[1], userid);
                 return 0;
         }
@@ -175,7 +183,7 @@ static int parse_group(Parser *p, char **f)
 
         if (!acl_groupid_is_valid(f[1]))
                 return fail(p, "invalid groupid '%s'", f[1]);
-        if (find_group(c, f[1]))
+        if (acl_find_group(c, f[1]))
                 return fail(p, "duplicate group '%s'", f[1]);
         if (!isempty(f[4]))
                 return fail(p, "too many fields");
@@ -186,7 +194,7 @@ static int parse_group(Parser *p, char **f)
                         return fail(p, "invalid userid '%s' in group '%s'", m, f[1]);
                 if (strv_contains(members, m))
                         continue;
-                if (!find_user(c, m))
+                if (!acl_find_user(c, m))
                         warn(p, "group '%s' member '%s' is not a defined user", f[1], m);
                 strv_push(&members, m);
         }
@@ -263,17 +271,17 @@ static int check_member(Parser *p, const char *m, bool *ret_keep)
         if (m[0] == '@') {
                 if (!acl_groupid_is_valid(m + 1))
                         return fail(p, "invalid groupid '%s' in acl", m + 1);
-                if (!find_group(c, m + 1))
+                if (!acl_find_group(c, m + 1))
                         warn(p, "acl group '%s' is not defined", m + 1);
         } else if (streq(m, "root@pam")) {
                 /* As Proxmox's writer leaves it out: root@pam has every privilege anyway. */
                 warn(p, "ignoring acl entry for root@pam");
                 *ret_keep = false;
         } else if (acl_userid_is_valid(m)) {
-                if (!find_user(c, m))
+                if (!acl_find_user(c, m))
                         warn(p, "acl user '%s' is not defined", m);
         } else if (acl_tokenid_is_valid(m)) {
-                if (!has_token(c, m)) {
+                if (!acl_find_token(c, m)) {
                         warn(p, "ignoring undefined acl token '%s'", m);
                         *ret_keep = false;
                 }

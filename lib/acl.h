@@ -167,6 +167,12 @@ int acl_config_parse(const char *text, AclConfig **ret, char **ret_error);
 /* The canonical text: parse(format(c)) formats to the same text. */
 char *acl_config_format(const AclConfig *c);
 
+/* The user, token, group or role (defined in the file) of that id; NULL when there is none. */
+AclUser *acl_find_user(const AclConfig *c, const char *id);
+AclToken *acl_find_token(const AclConfig *c, const char *id);
+AclGroup *acl_find_group(const AclConfig *c, const char *id);
+AclRole *acl_find_role(const AclConfig *c, const char *id);
+
 /* Syntax checks, as Proxmox's verify_username, split_tokenid, verify_groupname, verify_rolename. */
 bool acl_userid_is_valid(const char *s);
 bool acl_tokenid_is_valid(const char *s);

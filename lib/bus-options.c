@@ -26,8 +26,29 @@ static int read_value(sd_bus_message *msg, const BusOption *o, void *dest)
                 if (r >= 0)
                         *(bool *) field = b;
                 return r;
+        case BUS_OPTION_TRISTATE:
+                r = sd_bus_message_read(msg, "v", "b", &b);
+                if (r >= 0)
+                        *(int *) field = !!b;
+                return r;
         case BUS_OPTION_UINT32:
                 return sd_bus_message_read(msg, "v", "u", (uint32_t *) field);
+        case BUS_OPTION_UINT64:
+                return sd_bus_message_read(msg, "v", "t", (uint64_t *) field);
+        case BUS_OPTION_STRV: {
+                char **l = NULL;
+                r = sd_bus_message_enter_container(msg, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(msg, &l);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(msg);
+                if (r >= 0) {
+                        strv_free(*(char ***) field);
+                        *(char ***) field = l;
+                } else
+                        strv_free(l);
+                return r;
+        }
         case BUS_OPTION_STRING:
                 r = sd_bus_message_read(msg, "v", "s", &s);
                 if (r >= 0) {

@@ -10,6 +10,9 @@ typedef enum BusOptionType {
         BUS_OPTION_BOOL, /* "b" into a bool */
         BUS_OPTION_UINT32, /* "u" into a uint32_t */
         BUS_OPTION_STRING, /* "s" into a char *, a copy the caller frees */
+        BUS_OPTION_UINT64, /* "t" into a uint64_t */
+        BUS_OPTION_TRISTATE, /* "b" into an int: 1 or 0, left as it is (-1: not given) when absent */
+        BUS_OPTION_STRV, /* "as" into a char **, a copy the caller frees */
 } BusOptionType;
 
 typedef struct BusOption {

@@ -25,6 +25,11 @@ const sd_bus_error_map berth_error_map[] = {
         SD_BUS_ERROR_MAP(BERTH_ERROR_HOOK_FAILED, ECHILD),
         /* The store, etcd, is out of reach or without quorum. */
         SD_BUS_ERROR_MAP(BERTH_ERROR_UNAVAILABLE, EHOSTDOWN),
+        /* After NoSuchGuest and GuestExists, which an ENOENT and an EEXIST stand for. */
+        SD_BUS_ERROR_MAP(BERTH_ERROR_NOT_FOUND, ENOENT),
+        SD_BUS_ERROR_MAP(BERTH_ERROR_EXISTS, EEXIST),
+        /* A wrong user, password, ticket or token. */
+        SD_BUS_ERROR_MAP(BERTH_ERROR_AUTHENTICATION_FAILED, EACCES),
         SD_BUS_ERROR_MAP(BERTH_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,
 };

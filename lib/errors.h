@@ -22,6 +22,9 @@
 #define BERTH_ERROR_ALIAS_IN_USE "org.berth.Error.AliasInUse"
 #define BERTH_ERROR_HOOK_FAILED "org.berth.Error.HookFailed"
 #define BERTH_ERROR_UNAVAILABLE "org.berth.Error.Unavailable"
+#define BERTH_ERROR_NOT_FOUND "org.berth.Error.NotFound"
+#define BERTH_ERROR_EXISTS "org.berth.Error.Exists"
+#define BERTH_ERROR_AUTHENTICATION_FAILED "org.berth.Error.AuthenticationFailed"
 #define BERTH_ERROR_FAILED "org.berth.Error.Failed"
 
 /* Name ↔ errno table, registered with sd_bus_error_add_map() by berth_errors_register(). */

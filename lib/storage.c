@@ -685,6 +685,20 @@ int storage_volume_free(const StorageConfig *c, const char *volid)
         return storage_drivers[s->type].volume_free(s, name);
 }
 
+int storage_volume_owner(const StorageConfig *c, const char *volid, uint32_t *ret_vmid)
+{
+        const Storage *s;
+        const char *name, *file;
+        int r;
+
+        r = volume_lookup(c, volid, &s, &name);
+        if (r < 0)
+                return r;
+        if (s->type != STORAGE_TYPE_DIR)
+                return -ENXIO;
+        return dir_parse_name(name, ret_vmid, &file);
+}
+
 /* Activation validates the volume ID like every other operation, even where the type has nothing to do. */
 static int volume_change_activation(const StorageConfig *c, const char *volid, bool activate)
 {

@@ -99,6 +99,11 @@ int storage_volume_path(const StorageConfig *c, const char *volid, char **ret_pa
  */
 int storage_volume_alloc(const StorageConfig *c, const char *storage_id, uint32_t vmid, const char *name,
         DiskFormat format, uint64_t size_bytes, char **ret_volid);
+/*
+ * The guest that owns a volume, as the name says ("<vmid>/<file>" on a dir storage); -ENXIO for a volume
+ * whose name names no owner (lvm, multipath).
+ */
+int storage_volume_owner(const StorageConfig *c, const char *volid, uint32_t *ret_vmid);
 /* Removes a volume; -ENOENT when it does not exist. */
 int storage_volume_free(const StorageConfig *c, const char *volid);
 /* Makes a volume usable on this host before a guest opens it, and releases it afterwards. */

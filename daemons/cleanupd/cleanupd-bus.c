@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "alloc.h"
 #include "bus-options.h"
 #include "bus.h"
@@ -40,6 +41,21 @@ static int reply_run_error(sd_bus_error *error, int r, uint32_t vmid, const char
         }
 }
 
+/* The methods that change runs are guestd's, which runs as root: no one else may call them. */
+static int require_uid_0(sd_bus_message *msg, sd_bus_error *error)
+{
+        uid_t uid;
+        int r;
+
+        r = access_sender_uid(msg, &uid);
+        if (r < 0)
+                return berth_bus_error_set_errnof(error, r, "Failed to identify the caller: %s", strerror(-r));
+        if (uid != 0)
+                return sd_bus_error_setf(error, BERTH_ERROR_PERMISSION_DENIED, "Only root may call %s",
+                        sd_bus_message_get_member(msg));
+        return 0;
+}
+
 /* The options of SetStopIntent, as they arrive; RunStopIntent borrows the reason from here. */
 typedef struct StopOptions {
         bool keep_active;
@@ -62,6 +78,9 @@ static int method_register_run(sd_bus_message *msg, void *userdata, sd_bus_error
         uint32_t vmid, pid;
         int r;
 
+        r = require_uid_0(msg, error);
+        if (r < 0)
+                return r;
         r = sd_bus_message_read(msg, "usu", &vmid, &run_id, &pid);
         if (r < 0)
                 return r;
@@ -84,6 +103,9 @@ static int method_set_stop_intent(sd_bus_message *msg, void *userdata, sd_bus_er
         uint32_t vmid;
         int r;
 
+        r = require_uid_0(msg, error);
+        if (r < 0)
+                return r;
         r = sd_bus_message_read(msg, "us", &vmid, &run_id);
         if (r < 0)
                 return r;
@@ -123,6 +145,9 @@ static int method_prepare_start(sd_bus_message *msg, void *userdata, sd_bus_erro
         uint32_t vmid;
         int r;
 
+        r = require_uid_0(msg, error);
+        if (r < 0)
+                return r;
         r = sd_bus_message_read(msg, "u", &vmid);
         if (r < 0)
                 return r;

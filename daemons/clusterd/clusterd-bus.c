@@ -2,7 +2,6 @@
 #include <time.h>
 
 #include "alloc.h"
-#include "bus-options.h"
 #include "clusterd.h"
 #include "errors.h"
 #include "log.h"
@@ -81,20 +80,35 @@ static int append_node(Manager *m, sd_bus_message *reply, const ClusterNode *n)
         return r;
 }
 
+/* As Proxmox's /nodes and /cluster/resources list them: what the caller may audit. */
+static bool may_see_node(Manager *m, const char *caller, const ClusterNode *n)
+{
+        _cleanup_free_ char *path = xasprintf("/nodes/%s", n->name);
+        return access_allowed(m->access, caller, path, ACL_PRIV_SYS_AUDIT);
+}
+
+static bool may_see_guest(Manager *m, const char *caller, const ClusterGuest *g)
+{
+        _cleanup_free_ char *path = xasprintf("/vms/%u", g->vmid);
+        return access_allowed(m->access, caller, path, ACL_PRIV_VM_AUDIT);
+}
+
 static int method_list_nodes(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *caller = NULL;
         Manager *m = userdata;
         int r;
 
-        r = bus_message_read_options(msg, NULL, NULL, error);
+        r = access_read_caller(m->access, msg, &caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         for (size_t i = 0; r >= 0 && i < m->n_nodes; i++)
-                r = append_node(m, reply, &m->nodes[i]);
+                if (may_see_node(m, caller, &m->nodes[i]))
+                        r = append_node(m, reply, &m->nodes[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -174,6 +188,7 @@ static int append_node_resource(sd_bus_message *reply, const ClusterNode *n)
 static int method_list_resources(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *caller = NULL;
         Manager *m = userdata;
         const char *type;
         bool nodes, guests;
@@ -182,7 +197,7 @@ static int method_list_resources(sd_bus_message *msg, void *userdata, sd_bus_err
         r = sd_bus_message_read(msg, "s", &type);
         if (r < 0)
                 return r;
-        r = bus_message_read_options(msg, NULL, NULL, error);
+        r = access_read_caller(m->access, msg, &caller, error);
         if (r < 0)
                 return r;
         nodes = isempty(type) || streq(type, "node");
@@ -196,9 +211,11 @@ static int method_list_resources(sd_bus_message *msg, void *userdata, sd_bus_err
                 r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         /* Sorted by id: "node/..." before "qemu/...", nodes by name, guests by vmid. */
         for (size_t i = 0; nodes && r >= 0 && i < m->n_nodes; i++)
-                r = append_node_resource(reply, &m->nodes[i]);
+                if (may_see_node(m, caller, &m->nodes[i]))
+                        r = append_node_resource(reply, &m->nodes[i]);
         for (size_t i = 0; guests && r >= 0 && i < m->n_guests; i++)
-                r = append_guest(m, reply, &m->guests[i]);
+                if (may_see_guest(m, caller, &m->guests[i]))
+                        r = append_guest(m, reply, &m->guests[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -208,13 +225,22 @@ static int method_list_resources(sd_bus_message *msg, void *userdata, sd_bus_err
 
 static int method_next_id(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
+        _cleanup_free_ char *caller = NULL;
+        Manager *m = userdata;
         uint32_t vmid;
         int r;
 
-        r = bus_message_read_options(msg, NULL, NULL, error);
+        r = access_read_caller(m->access, msg, &caller, error);
         if (r < 0)
                 return r;
-        r = manager_next_id(userdata, &vmid);
+        /*
+         * Proxmox lets anyone ask, but here the answer is a reservation in the store that holds the id
+         * for a while: only who may create guests may take ids away from the others.
+         */
+        r = access_require(m->access, caller, "/vms", ACL_PRIV_VM_ALLOCATE, error);
+        if (r < 0)
+                return r;
+        r = manager_next_id(m, &vmid);
         if (r == -ENOSPC)
                 return sd_bus_error_setf(error, BERTH_ERROR_FAILED, "Every vmid is taken");
         if (r < 0)

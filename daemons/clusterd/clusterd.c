@@ -559,6 +559,11 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         m->publish_timer = event_new(base, -1, EV_PERSIST, on_publish, m);
         if (!m->retry_timer || !m->publish_timer)
                 abort();
+        r = access_new(store, &m->access);
+        if (r < 0) {
+                manager_free(m);
+                return log_error_errno(r, "Failed to read the access config: %m");
+        }
         *ret = m;
         return 0;
 }
@@ -574,6 +579,7 @@ Manager *manager_free(Manager *m)
         event_free(m->publish_timer);
         manager_clear_view(m);
         sd_bus_slot_unref(m->manager_slot);
+        access_free(m->access);
         free(m->reservations);
         free(m->published);
         free(m->cluster_name);

@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <systemd/sd-bus.h>
 
+#include "access.h"
 #include "cluster-status.h"
 #include "store.h"
 
@@ -60,6 +61,7 @@ typedef struct Manager {
         Reservation *reservations;
         size_t n_reservations;
 
+        Access *access; /* who may see and reserve what, from the store */
         sd_bus_slot *manager_slot;
 } Manager;
 

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -8,6 +7,7 @@
 #include "bus.h"
 #include "errors.h"
 #include "berth-conf.h"
+#include "guest-perm.h"
 #include "guestd.h"
 #include "host-shutdown.h"
 #include "vmid.h"
@@ -16,25 +16,6 @@
 #define GUEST_PREFIX "/org/berth/guest1/guest"
 #define MANAGER_INTERFACE "org.berth.guest1.Manager"
 #define GUEST_INTERFACE "org.berth.guest1.Guest"
-
-/* The berth user behind a bus caller: root@pam for uid 0, <name>@pam otherwise. */
-static int caller_user(sd_bus_message *msg, uid_t *ret_uid, char **ret_user)
-{
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        int r;
-
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                return r;
-        struct passwd *pw = getpwuid(uid);
-        *ret_uid = uid;
-        *ret_user = pw ? xasprintf("%s@pam", pw->pw_name) : xasprintf("%u@pam", (unsigned) uid);
-        return 0;
-}
 
 static const BusOption guest_options[] = {
         { "timeout", BUS_OPTION_UINT32, offsetof(GuestOptions, timeout) },
@@ -46,34 +27,48 @@ static const BusOption guest_options[] = {
         {},
 };
 
-/* Reads the options into dest; *user, its 'user' option, defaults to the caller. */
-static int read_options_as(
-        sd_bus_message *msg, const BusOption *table, void *dest, char **user, sd_bus_error *error)
-{
-        _cleanup_free_ char *caller = NULL;
-        uid_t uid;
-        int r;
-
-        r = caller_user(msg, &uid, &caller);
-        if (r < 0)
-                return r;
-        r = bus_message_read_options(msg, table, dest, error);
-        if (r < 0)
-                return r;
-
-        /* Only root (the gateway runs as root) may act on behalf of another user. */
-        if (*user && uid != 0)
-                return sd_bus_error_setf(
-                        error, BERTH_ERROR_PERMISSION_DENIED, "Only root may set the 'user' option");
-        if (!*user)
-                *user = TAKE_PTR(caller);
-        return 0;
-}
-
-static int read_options(sd_bus_message *msg, GuestOptions *o, sd_bus_error *error)
+static int read_options(Manager *m, sd_bus_message *msg, GuestOptions *o, sd_bus_error *error)
 {
         *o = (GuestOptions){ .force_stop = true };
-        return read_options_as(msg, guest_options, o, &o->user, error);
+        return access_read_options(m->access, msg, guest_options, o, &o->user, error);
+}
+
+/*
+ * The caller of the message being dispatched, for what it may see; NULL when it cannot be told. The
+ * message is held until the next one, so its address identifies it.
+ */
+static const char *manager_caller(Manager *m, sd_bus_message *msg)
+{
+        if (msg == m->caller_msg)
+                return m->caller;
+        m->caller_msg = sd_bus_message_unref(m->caller_msg);
+        m->caller = mfree(m->caller);
+        if (access_caller(m->access, msg, NULL, &m->caller, NULL) < 0)
+                return NULL;
+        m->caller_msg = sd_bus_message_ref(msg);
+        return m->caller;
+}
+
+static bool caller_may_see(Manager *m, const char *caller, uint32_t vmid)
+{
+        _cleanup_free_ char *path = xasprintf("/vms/%u", vmid);
+        return caller && access_allowed(m->access, caller, path, ACL_PRIV_VM_AUDIT);
+}
+
+/* Whether the guest is there for whoever the bus is walking the objects for: anyone, for a signal. */
+static bool bus_may_see(Manager *m, sd_bus *bus, uint32_t vmid)
+{
+        sd_bus_message *msg = sd_bus_get_current_message(bus);
+
+        if (m->emitting || !msg)
+                return true;
+        return caller_may_see(m, manager_caller(m, msg), vmid);
+}
+
+static int require_vm(Manager *m, const char *caller, uint32_t vmid, AclPriv priv, sd_bus_error *error)
+{
+        _cleanup_free_ char *path = xasprintf("/vms/%u", vmid);
+        return access_require(m->access, caller, path, priv, error);
 }
 
 static int reply_guest_error(sd_bus_error *error, int r, uint32_t vmid, const char *what)
@@ -135,9 +130,13 @@ static int reply_config_error(sd_bus_error *error, int r, uint32_t vmid, const c
 static int method_list_guests(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *caller = NULL;
         Manager *m = userdata;
         int r;
 
+        r = access_caller(m->access, msg, NULL, &caller, error);
+        if (r < 0)
+                return r;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
@@ -146,6 +145,8 @@ static int method_list_guests(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
+                if (!caller_may_see(m, caller, g->vmid))
+                        continue;
                 r = sd_bus_message_append(reply, "(ussso)", g->vmid,
                         strempty(guest_config_get(g->config, "name")), "qemu",
                         guest_state_to_string(g->state), g->path);
@@ -160,6 +161,8 @@ static int method_list_guests(sd_bus_message *msg, void *userdata, sd_bus_error 
 
 static int method_get_guest(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
+        _cleanup_free_ char *caller = NULL;
+        Manager *m = userdata;
         uint32_t vmid;
         Guest *g;
         int r;
@@ -167,9 +170,15 @@ static int method_get_guest(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(msg, "u", &vmid);
         if (r < 0)
                 return r;
-        r = lookup_guest(userdata, vmid, &g, error);
+        r = access_caller(m->access, msg, NULL, &caller, error);
         if (r < 0)
                 return r;
+        r = lookup_guest(m, vmid, &g, error);
+        if (r < 0)
+                return r;
+        /* A guest the caller may not see is one that does not exist. */
+        if (!caller_may_see(m, caller, vmid))
+                return reply_guest_error(error, -ENOENT, vmid, "find");
         return sd_bus_reply_method_return(msg, "o", g->path);
 }
 
@@ -177,6 +186,8 @@ static int method_create_guest(sd_bus_message *msg, void *userdata, sd_bus_error
 {
         _cleanup_(guest_options_done) GuestOptions o = {};
         _cleanup_free_ char *message = NULL, *owner = NULL;
+        _cleanup_(guest_config_freep) GuestConfig *c = NULL;
+        Manager *m = userdata;
         const char *config;
         uint32_t vmid;
         Guest *g;
@@ -185,10 +196,21 @@ static int method_create_guest(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "us", &vmid, &config);
         if (r < 0)
                 return r;
-        r = read_options(msg, &o, error);
+        r = read_options(m, msg, &o, error);
         if (r < 0)
                 return r;
-        r = manager_create_guest(userdata, vmid, config, &message, &owner, &g);
+        if (!vmid_is_valid(vmid))
+                return reply_guest_error(error, -ERANGE, vmid, "create");
+        r = require_vm(m, o.user, vmid, ACL_PRIV_VM_ALLOCATE, error);
+        if (r < 0)
+                return r;
+        r = guest_config_parse(config, &c, &message);
+        if (r < 0)
+                return reply_config_error(error, r, vmid, "create", message);
+        r = guest_perm_check_config(m, o.user, vmid, NULL, c, error);
+        if (r < 0)
+                return r;
+        r = manager_create_guest(m, vmid, config, &message, &owner, &g);
         if (r == -EEXIST && owner)
                 return sd_bus_error_setf(
                         error, BERTH_ERROR_GUEST_EXISTS, "Guest %u already exists on node %s", vmid, owner);
@@ -200,6 +222,7 @@ static int method_create_guest(sd_bus_message *msg, void *userdata, sd_bus_error
 static int method_destroy_guest(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(guest_options_done) GuestOptions o = {};
+        Manager *m = userdata;
         uint32_t vmid;
         Guest *g;
         int r;
@@ -207,37 +230,64 @@ static int method_destroy_guest(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = sd_bus_message_read(msg, "u", &vmid);
         if (r < 0)
                 return r;
-        r = read_options(msg, &o, error);
+        r = read_options(m, msg, &o, error);
         if (r < 0)
                 return r;
-        r = lookup_guest(userdata, vmid, &g, error);
+        r = require_vm(m, o.user, vmid, ACL_PRIV_VM_ALLOCATE, error);
         if (r < 0)
                 return r;
-        r = manager_destroy_guest(userdata, vmid);
+        r = lookup_guest(m, vmid, &g, error);
+        if (r < 0)
+                return r;
+        r = manager_destroy_guest(m, vmid);
         if (r < 0)
                 return reply_guest_error(error, r, vmid, "destroy");
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-/* Both the Manager's XxxGuest(vmid, opts) and the Guest's Xxx(opts) end up here. */
-static int act(sd_bus_message *msg, Guest *g, GuestAction action, sd_bus_error *error)
+/* What an action asks beyond VM.PowerMgmt: a suspend to disk, room on the storage of the state. */
+static int require_state_storage(Manager *m, const GuestOptions *o, sd_bus_error *error)
+{
+        const Storage *s = manager_state_storage(m, o->statestorage);
+        _cleanup_free_ char *path = NULL;
+
+        if (!s)
+                return 0;
+        path = xasprintf("/storage/%s", s->id);
+        return access_require(m->access, o->user, path, ACL_PRIV_DATASTORE_ALLOCATE_SPACE, error);
+}
+
+/*
+ * Both the Manager's XxxGuest(vmid, opts) and the Guest's Xxx(opts) end up here; the Manager's before it
+ * looks the guest up, so that a guest the caller may not act on is refused whether it exists or not.
+ */
+static int act(sd_bus_message *msg, Manager *m, uint32_t vmid, GuestAction action, sd_bus_error *error)
 {
         _cleanup_(guest_options_done) GuestOptions o = {};
         Task *task;
+        Guest *g;
         int r;
 
-        r = read_options(msg, &o, error);
+        r = read_options(m, msg, &o, error);
         if (r < 0)
                 return r;
         if (o.to_disk && action != GUEST_ACTION_SUSPEND)
                 return sd_bus_error_setf(
                         error, BERTH_ERROR_INVALID_ARGUMENT, "Option 'to-disk' only applies to suspend");
+        r = require_vm(m, o.user, vmid, ACL_PRIV_VM_POWER_MGMT, error);
+        if (r >= 0 && o.to_disk)
+                r = require_state_storage(m, &o, error);
+        if (r < 0)
+                return r;
+        r = lookup_guest(m, vmid, &g, error);
+        if (r < 0)
+                return r;
         r = guest_act(g, action, &o, &task);
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_ARGUMENT,
                         "No usable storage '%s' for the saved state", strempty(o.statestorage));
         if (r < 0)
-                return reply_guest_error(error, r, g->vmid, guest_action_to_string(action));
+                return reply_guest_error(error, r, vmid, guest_action_to_string(action));
         return sd_bus_reply_method_return(msg, "o", task_get_path(task));
 }
 
@@ -257,31 +307,38 @@ static GuestAction action_from_member(const char *member)
 static int method_manager_act(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         uint32_t vmid;
-        Guest *g;
         int r;
 
         r = sd_bus_message_read(msg, "u", &vmid);
         if (r < 0)
                 return r;
-        r = lookup_guest(userdata, vmid, &g, error);
-        if (r < 0)
-                return r;
-        return act(msg, g, action_from_member(sd_bus_message_get_member(msg)), error);
+        return act(msg, userdata, vmid, action_from_member(sd_bus_message_get_member(msg)), error);
 }
 
 static int method_guest_act(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return act(msg, userdata, action_from_member(sd_bus_message_get_member(msg)), error);
+        Guest *g = userdata;
+        return act(msg, g->manager, g->vmid, action_from_member(sd_bus_message_get_member(msg)), error);
 }
 
 static int method_set_config(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *message = NULL;
+        _cleanup_free_ char *message = NULL, *caller = NULL;
+        _cleanup_(guest_config_freep) GuestConfig *c = NULL;
         const char *config, *digest;
         Guest *g = userdata;
         int r;
 
         r = sd_bus_message_read(msg, "ss", &config, &digest);
+        if (r < 0)
+                return r;
+        r = access_read_caller(g->manager->access, msg, &caller, error);
+        if (r < 0)
+                return r;
+        r = guest_config_parse(config, &c, &message);
+        if (r < 0)
+                return reply_config_error(error, r, g->vmid, "configure", message);
+        r = guest_perm_check_config(g->manager, caller, g->vmid, g->config, c, error);
         if (r < 0)
                 return r;
         r = guest_set_config(g, config, digest, &message);
@@ -305,7 +362,11 @@ static int method_preserve(sd_bus_message *msg, void *userdata, sd_bus_error *er
         Task *task;
         int r;
 
-        r = read_options_as(msg, preserve_options, &o, &o.user, error);
+        r = access_read_options(m->access, msg, preserve_options, &o, &o.user, error);
+        if (r < 0)
+                return r;
+        /* It acts on every guest of the node, as Proxmox's stopall asks VM.PowerMgmt on "/". */
+        r = access_require(m->access, o.user, "/", ACL_PRIV_VM_POWER_MGMT, error);
         if (r < 0)
                 return r;
         if (o.policy && shutdown_policy_parse(o.policy, NULL) < 0)
@@ -452,8 +513,8 @@ static const sd_bus_vtable guest_vtable[] = {
         GUEST_ACT_METHOD("Suspend"),
         GUEST_ACT_METHOD("Resume"),
         GUEST_ACT_METHOD("Reboot"),
-        SD_BUS_METHOD_WITH_ARGS("SetConfig", SD_BUS_ARGS("s", config, "s", digest), SD_BUS_NO_RESULT,
-                method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetConfig", SD_BUS_ARGS("s", config, "s", digest, "a{sv}", options),
+                SD_BUS_NO_RESULT, method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -461,12 +522,13 @@ static int guest_object_find(sd_bus *bus, const char *path, const char *interfac
         void **ret_found, sd_bus_error *error)
 {
         const char *name = startswith(path, GUEST_PREFIX "/");
+        Manager *m = userdata;
         uint32_t vmid;
 
         if (!name || vmid_parse(name, &vmid) < 0)
                 return 0;
-        Guest *g = manager_find_guest(userdata, vmid);
-        if (!g)
+        Guest *g = manager_find_guest(m, vmid);
+        if (!g || !bus_may_see(m, bus, vmid))
                 return 0;
         *ret_found = g;
         return 1;
@@ -477,9 +539,11 @@ static int guest_node_enumerator(
 {
         Manager *m = userdata;
         char **nodes = new0(char *, m->n_guests + 1);
+        size_t n = 0;
 
         for (size_t i = 0; i < m->n_guests; i++)
-                nodes[i] = xstrdup(m->guests[i]->path);
+                if (bus_may_see(m, bus, m->guests[i]->vmid))
+                        nodes[n++] = xstrdup(m->guests[i]->path);
         *ret_nodes = nodes;
         return 0;
 }
@@ -513,17 +577,23 @@ void guest_bus_emit_changed(Guest *g, const char *property, ...)
                 names[n++] = (char *) p;
         va_end(ap);
         names[n] = NULL;
+        g->manager->emitting = true;
         (void) sd_bus_emit_properties_changed_strv(g->manager->bus, g->path, GUEST_INTERFACE, names);
+        g->manager->emitting = false;
 }
 
 void guest_bus_emit_added(Guest *g)
 {
+        g->manager->emitting = true;
         (void) sd_bus_emit_object_added(g->manager->bus, g->path);
+        g->manager->emitting = false;
 }
 
 void guest_bus_emit_removed(Guest *g)
 {
+        g->manager->emitting = true;
         (void) sd_bus_emit_object_removed(g->manager->bus, g->path);
+        g->manager->emitting = false;
 }
 
 void manager_bus_emit_guest_started(Manager *m, Guest *g)

@@ -224,6 +224,9 @@ int manager_new(struct event_base *base, sd_bus *bus, Store *store, const char *
         r = manager_load_storage(m);
         if (r < 0)
                 return r;
+        r = access_new(store, &m->access);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the access config: %m");
         r = manager_bus_register(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register bus objects: %m");
@@ -256,6 +259,9 @@ Manager *manager_free(Manager *m)
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->cleanupd_slot);
         task_manager_free(m->tasks);
+        access_free(m->access);
+        sd_bus_message_unref(m->caller_msg);
+        free(m->caller);
         storage_config_free(m->storage);
         sd_bus_unref(m->bus);
         free(m->node);

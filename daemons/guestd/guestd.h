@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "access.h"
 #include "guest-config.h"
 #include "qmp.h"
 #include "storage.h"
@@ -89,6 +90,12 @@ struct Manager {
         Guest **guests; /* sorted by vmid */
         size_t n_guests;
 
+        Access *access; /* who may do what, from the store */
+        /* The caller of the message being dispatched, resolved once per message (guestd-bus.c). */
+        sd_bus_message *caller_msg;
+        char *caller;
+        bool emitting; /* the bus objects are being walked for a signal, not for a caller */
+
         sd_bus_slot *manager_slot;
         sd_bus_slot *guest_slot;
         sd_bus_slot *enumerator_slot;
@@ -145,6 +152,8 @@ const char *guest_action_task_type(GuestAction a);
  * -EALREADY running, -ESRCH not running, -EBUSY another operation, -ENOLCK locked.
  */
 int guest_act(Guest *g, GuestAction action, const GuestOptions *o, Task **ret);
+/* The storage a suspend to disk saves the state on: id, or NULL for the first that holds images. */
+const Storage *manager_state_storage(Manager *m, const char *id);
 
 /* Bus side, implemented in guestd-bus.c. */
 int manager_bus_register(Manager *m);

@@ -1005,7 +1005,7 @@ static void operation_on_migration(Operation *op, const char *status)
         operation_set_stop_intent(op);
 }
 
-static const Storage *state_storage(Manager *m, const char *id)
+const Storage *manager_state_storage(Manager *m, const char *id)
 {
         if (id)
                 return storage_find(m->storage, id);
@@ -1020,7 +1020,7 @@ static const Storage *state_storage(Manager *m, const char *id)
 static void operation_begin_save(Operation *op)
 {
         Guest *g = op->guest;
-        const Storage *s = state_storage(g->manager, op->opts.statestorage);
+        const Storage *s = manager_state_storage(g->manager, op->opts.statestorage);
         _cleanup_free_ char *path = NULL, *dir = NULL;
         json_object *args;
         int r;
@@ -1190,7 +1190,7 @@ static int guest_check_action(Guest *g, GuestAction action, const GuestOptions *
                         return -ENOTCONN;
                 if (!o->to_disk && g->state == GUEST_PAUSED)
                         return -EALREADY;
-                if (o->to_disk && !state_storage(g->manager, o->statestorage))
+                if (o->to_disk && !manager_state_storage(g->manager, o->statestorage))
                         return -EINVAL;
                 return 0;
         default:

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "alloc.h"
-#include "bus-options.h"
 #include "bus.h"
 #include "errors.h"
 #include "log.h"
@@ -14,39 +12,21 @@
 #define MANAGER_PATH "/org/berth/multipath1"
 #define MANAGER_INTERFACE "org.berth.multipath1.Manager"
 
-typedef struct Options {
-        char *user;
-} Options;
-
-static const BusOption options_table[] = {
-        { "user", BUS_OPTION_STRING, offsetof(Options, user) },
-        {},
-};
-
-/* Reads the options; who asked, for the log: the 'user' option (root only), else the caller's own user. */
-static int read_options(sd_bus_message *msg, char **ret_user, sd_bus_error *error)
+/*
+ * Reads the options; who asked (for the log too), and whether it may: the config is the whole cluster's,
+ * so reads need Sys.Audit on "/" and changes Sys.Modify.
+ */
+static int read_options(Manager *m, sd_bus_message *msg, AclPriv priv, char **ret_user, sd_bus_error *error)
 {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        Options o = {};
-        uid_t uid;
+        _cleanup_free_ char *user = NULL;
         int r;
 
-        r = bus_message_read_options(msg, options_table, &o, error);
-        _cleanup_free_ char *user = o.user;
+        r = access_read_caller(m->access, msg, &user, error);
         if (r < 0)
                 return r;
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
-        if (r >= 0)
-                r = sd_bus_creds_get_euid(creds, &uid);
+        r = access_require(m->access, user, "/", priv, error);
         if (r < 0)
                 return r;
-        if (user && uid != 0)
-                return sd_bus_error_setf(
-                        error, BERTH_ERROR_PERMISSION_DENIED, "Only root may set the 'user' option");
-        if (!user) {
-                struct passwd *pw = getpwuid(uid);
-                user = pw ? xasprintf("%s@pam", pw->pw_name) : xasprintf("%u@pam", (unsigned) uid);
-        }
         *ret_user = TAKE_PTR(user);
         return 0;
 }
@@ -143,8 +123,9 @@ static int reply_edit(sd_bus_message *msg, sd_bus_error *error, int r, const cha
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-/* Reads a method's plain arguments as types says, then its options. */
-static int read_call(sd_bus_message *msg, char **ret_user, sd_bus_error *error, const char *types, ...)
+/* Reads a change's plain arguments as types says, then its options. */
+static int read_call(
+        Manager *m, sd_bus_message *msg, char **ret_user, sd_bus_error *error, const char *types, ...)
 {
         va_list ap;
         int r;
@@ -154,7 +135,7 @@ static int read_call(sd_bus_message *msg, char **ret_user, sd_bus_error *error, 
         va_end(ap);
         if (r < 0)
                 return r;
-        return read_options(msg, ret_user, error);
+        return read_options(m, msg, ACL_PRIV_SYS_MODIFY, ret_user, error);
 }
 
 static int method_set_overrides(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -163,7 +144,7 @@ static int method_set_overrides(sd_bus_message *msg, void *userdata, sd_bus_erro
         const char *overrides, *digest;
         int r;
 
-        r = read_call(msg, &user, error, "ss", &overrides, &digest);
+        r = read_call(userdata, msg, &user, error, "ss", &overrides, &digest);
         if (r < 0)
                 return r;
         r = manager_set_overrides(userdata, overrides, digest, &message);
@@ -171,8 +152,8 @@ static int method_set_overrides(sd_bus_message *msg, void *userdata, sd_bus_erro
 }
 
 /* The settings, delete and digest of SetDefaults and UpdateWwid, then the options. */
-static int read_changes(sd_bus_message *msg, char ***ret_set, char ***ret_delete, const char **ret_digest,
-        char **ret_user, sd_bus_error *error)
+static int read_changes(Manager *m, sd_bus_message *msg, char ***ret_set, char ***ret_delete,
+        const char **ret_digest, char **ret_user, sd_bus_error *error)
 {
         int r;
 
@@ -180,7 +161,7 @@ static int read_changes(sd_bus_message *msg, char ***ret_set, char ***ret_delete
         if (r >= 0)
                 r = sd_bus_message_read_strv(msg, ret_delete);
         if (r >= 0)
-                r = read_call(msg, ret_user, error, "s", ret_digest);
+                r = read_call(m, msg, ret_user, error, "s", ret_digest);
         return r;
 }
 
@@ -191,7 +172,7 @@ static int method_set_defaults(sd_bus_message *msg, void *userdata, sd_bus_error
         const char *digest;
         int r;
 
-        r = read_changes(msg, &set, &delete, &digest, &user, error);
+        r = read_changes(userdata, msg, &set, &delete, &digest, &user, error);
         if (r < 0)
                 return r;
         r = manager_set_defaults(userdata, set, delete, digest, &message);
@@ -207,7 +188,7 @@ static int method_update_wwid(sd_bus_message *msg, void *userdata, sd_bus_error 
 
         r = sd_bus_message_read(msg, "s", &wwid);
         if (r >= 0)
-                r = read_changes(msg, &set, &delete, &digest, &user, error);
+                r = read_changes(userdata, msg, &set, &delete, &digest, &user, error);
         if (r < 0)
                 return r;
         r = manager_update_wwid(userdata, wwid, set, delete, digest, &message);
@@ -227,7 +208,7 @@ static int method_edit_wwid(sd_bus_message *msg, void *userdata, sd_bus_error *e
         if (r >= 0 && streq(member, "RemoveWwid"))
                 r = sd_bus_message_read(msg, "b", &force);
         if (r >= 0)
-                r = read_options(msg, &user, error);
+                r = read_options(userdata, msg, ACL_PRIV_SYS_MODIFY, &user, error);
         if (r < 0)
                 return r;
 
@@ -309,7 +290,7 @@ static int method_get_config(sd_bus_message *msg, void *userdata, sd_bus_error *
         MultipathState s = {};
         int r;
 
-        r = read_options(msg, &user, error);
+        r = read_options(userdata, msg, ACL_PRIV_SYS_AUDIT, &user, error);
         if (r < 0)
                 return r;
         r = manager_load_state(userdata, &s, &message);
@@ -377,7 +358,7 @@ static int method_get_health(sd_bus_message *msg, void *userdata, sd_bus_error *
         _cleanup_free_ char *user = NULL;
         int r;
 
-        r = read_options(msg, &user, error);
+        r = read_options(userdata, msg, ACL_PRIV_SYS_AUDIT, &user, error);
         if (r < 0)
                 return r;
         r = manager_health(userdata, &h);
@@ -397,7 +378,7 @@ static int method_apply(sd_bus_message *msg, void *userdata, sd_bus_error *error
         _cleanup_free_ char *user = NULL, *message = NULL;
         int r;
 
-        r = read_options(msg, &user, error);
+        r = read_options(userdata, msg, ACL_PRIV_SYS_MODIFY, &user, error);
         if (r < 0)
                 return r;
         r = manager_apply(userdata, true, &message);
@@ -461,7 +442,12 @@ static const sd_bus_vtable manager_vtable[] = {
 
 int manager_bus_register(Manager *m)
 {
-        int r = sd_bus_add_object_vtable(
+        int r;
+
+        r = access_new(m->store, &m->access);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the access config: %m");
+        r = sd_bus_add_object_vtable(
                 m->bus, &m->manager_slot, MANAGER_PATH, MANAGER_INTERFACE, manager_vtable, m);
         return r < 0 ? log_error_errno(r, "Failed to register %s: %m", MANAGER_PATH) : 0;
 }

@@ -718,6 +718,7 @@ Manager *manager_free(Manager *m)
                 event_free(m->uevent_event);
         safe_close(m->uevent_fd);
         sd_bus_slot_unref(m->manager_slot);
+        access_free(m->access);
         sd_bus_unref(m->bus);
         free(m->node);
         free(m->multipathd);

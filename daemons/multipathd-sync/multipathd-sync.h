@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "access.h"
 #include "macro.h"
 #include "multipath-config.h"
 #include "multipath-health.h"
@@ -62,6 +63,7 @@ typedef struct Manager {
         struct event *uevent_event;
         struct event *probe_timer; /* the looks at the maps that follow a burst of uevents */
         unsigned probe_step;
+        Access *access; /* who may read and change the config: Sys.Audit and Sys.Modify on "/" */
         sd_bus_slot *manager_slot;
 } Manager;
 

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "access.h"
 #include "alloc.h"
 #include "bus.h"
 #include "errors.h"
@@ -234,7 +235,8 @@ static int verb_set_config(const Verb *v, const char *arg)
         r = open_guest(vmid, &bus, &path);
         if (r < 0)
                 return r;
-        return call_method(bus, path, GUEST_INTERFACE, "SetConfig", NULL, "ss", config, strempty(arg_digest));
+        return call_method(
+                bus, path, GUEST_INTERFACE, "SetConfig", NULL, "ssa{sv}", config, strempty(arg_digest), 0);
 }
 
 /* create, destroy and the lifecycle commands: Manager methods taking (u vmid, [s config,] a{sv} options). */
@@ -388,7 +390,7 @@ static int verb_autostart_once(const Verb *v, const char *arg)
         (void) guest_config_set(c, "autostart-once", "1", NULL);
         text = guest_config_format(c);
         /* The digest makes it a compare-and-swap: an edit in between is refused, not overwritten. */
-        return call_method(bus, path, GUEST_INTERFACE, "SetConfig", NULL, "ss", text, digest);
+        return call_method(bus, path, GUEST_INTERFACE, "SetConfig", NULL, "ssa{sv}", text, digest, 0);
 }
 
 static int verb_task(const Verb *v, const char *arg)
@@ -517,7 +519,9 @@ static void help(void)
                "  nodes                        List the cluster's nodes, online or not\n"
                "  resources                    List every guest and node of the cluster\n"
                "  multipath COMMAND ...        The cluster's multipath configuration and health\n"
-               "                               (berthctl multipath --help)\n\n"
+               "                               (berthctl multipath --help)\n"
+               "  access COMMAND ...           Users, groups, roles, ACL entries, API tokens, logins\n"
+               "                               (berthctl access --help)\n\n"
                "Options:\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the version\n"
@@ -671,6 +675,8 @@ int main(int argc, char *argv[])
         }
         if (multipath_is_command(argc, argv))
                 return multipath_main(argc, argv);
+        if (access_is_command(argc, argv))
+                return access_main(argc, argv);
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;

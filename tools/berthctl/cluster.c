@@ -8,30 +8,6 @@
 #define CLUSTER_INTERFACE "org.berth.cluster1.Manager"
 
 /* An aa{sv} of records into an array of objects. */
-static int read_records(sd_bus_message *m, json_object **ret)
-{
-        _cleanup_(json_object_putp) json_object *records = json_object_new_array();
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "a{sv}");
-        while (r >= 0) {
-                json_object *record;
-
-                r = sd_bus_message_at_end(m, false);
-                if (r != 0)
-                        break;
-                r = bus_message_read_properties(m, NULL, &record);
-                if (r >= 0)
-                        json_object_array_add(records, record);
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(records);
-        return 0;
-}
-
 static int list(sd_bus *bus, OutputMode mode, sd_bus_message *call, const char *const *columns)
 {
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -45,7 +21,7 @@ static int list(sd_bus *bus, OutputMode mode, sd_bus_message *call, const char *
         r = sd_bus_call(bus, call, 0, &error, &reply);
         if (r < 0)
                 return error_bus(r, &error);
-        r = read_records(reply, &records);
+        r = bus_message_read_dicts(reply, &records);
         if (r < 0)
                 return error_errno(r, "Failed to parse the reply: %m");
         output_records(mode, records, columns);

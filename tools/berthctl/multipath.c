@@ -503,20 +503,7 @@ static int verb_find(int argc, char **argv, const Verb **ret)
 
 bool multipath_is_command(int argc, char *argv[])
 {
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--"))
-                        return false;
-                /* The global options that take a separate value; the command comes before any other. */
-                if (strv_contains((char *const[]){ (char *) "--bus-address", (char *) "-o",
-                                          (char *) "--output", NULL },
-                            argv[i])) {
-                        i++;
-                        continue;
-                }
-                if (argv[i][0] != '-')
-                        return streq(argv[i], "multipath");
-        }
-        return false;
+        return command_group_is(argc, argv, "multipath");
 }
 
 int multipath_main(int argc, char *argv[])

@@ -400,3 +400,42 @@ void output_properties(OutputMode mode, json_object *properties, const Field *fi
                 printf("%s: %s\n", f->key, s);
         }
 }
+
+int bus_message_read_dicts(sd_bus_message *m, json_object **ret)
+{
+        _cleanup_(json_object_putp) json_object *records = json_object_new_array();
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "a{sv}");
+        while (r >= 0 && (r = sd_bus_message_at_end(m, false)) == 0) {
+                json_object *record;
+
+                r = bus_message_read_properties(m, NULL, &record);
+                if (r >= 0)
+                        json_object_array_add(records, record);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(records);
+        return 0;
+}
+
+bool command_group_is(int argc, char *argv[], const char *group)
+{
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--"))
+                        return false;
+                /* The global options that take a separate value; the command comes before any other. */
+                if (strv_contains((char *const[]){ (char *) "--bus-address", (char *) "-o",
+                                          (char *) "--output", NULL },
+                            argv[i])) {
+                        i++;
+                        continue;
+                }
+                if (argv[i][0] != '-')
+                        return streq(argv[i], group);
+        }
+        return false;
+}

@@ -40,6 +40,11 @@ int bus_message_read_records(sd_bus_message *m, const char *const *keys, json_ob
  * not in fields (may be NULL) keep their D-Bus name.
  */
 int bus_message_read_properties(sd_bus_message *m, const Field *fields, json_object **ret);
+/* An aa{sv} into an array of objects, each as bus_message_read_properties() reads it. */
+int bus_message_read_dicts(sd_bus_message *m, json_object **ret);
+
+/* Whether the command line's command (the first word that is no option) is group. */
+bool command_group_is(int argc, char *argv[], const char *group);
 
 /* Prints "berthctl: <message>" on stderr, %m being strerror(r); returns -abs(r). */
 int error_errno(int r, const char *fmt, ...) _printf_(2, 3);
